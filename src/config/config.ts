@@ -1,0 +1,81 @@
+// berth's configuration: every key has a default, so berthd runs with no file at all. The file
+// (/etc/berth/berth.toml) overrides defaults; command-line flags override the file.
+
+export interface RuntimeHandlerConfig {
+  /** Path of the OCI runtime binary. */
+  path: string;
+  /** Root directory for the runtime's own state (`--root`); empty = under berth's state dir. */
+  root: string;
+}
+
+export interface RegistryConfig {
+  /** Tried in order before the registry itself. Each an URL (`http://` or `https://`). */
+  mirrors: string[];
+  /** Plain HTTP and unverified TLS allowed. */
+  insecure: boolean;
+}
+
+export interface CniConfig {
+  conf_dir: string;
+  plugin_dirs: string[];
+  /** Write berth's own bridge conflist to `default_conf_dir` (empty = `<root>/cni/net.d`)
+   *  when `conf_dir` has no config. */
+  default_network: boolean;
+  default_conf_dir: string;
+  bridge: string;
+  subnet: string;
+}
+
+export interface BerthConfig {
+  listen: string;
+  root: string;
+  state: string;
+  log_level: string;
+  /** `host:port` of the /metrics endpoint; empty disables it. */
+  metrics_address: string;
+  cgroup_driver: "cgroupfs" | "systemd";
+  /** Name of the default runtime handler; empty = crun where it works here, else runc. */
+  default_runtime: string;
+  runtimes: Record<string, RuntimeHandlerConfig>;
+  conmon_path: string;
+  /** Static init that holds the pod's namespaces in the infra container. */
+  infra_init_path: string;
+  /** Host address the streaming server (exec/attach/port-forward) binds; port 0 = any. */
+  streaming_address: string;
+  pull_progress_timeout_seconds: number;
+  max_concurrent_downloads: number;
+  registries: Record<string, RegistryConfig>;
+  cni: CniConfig;
+}
+
+export const DEFAULT_CONFIG_PATH = "/etc/berth/berth.toml";
+
+export function defaultConfig(): BerthConfig {
+  return {
+    listen: "/run/berth/berth.sock",
+    root: "/var/lib/berth",
+    state: "/run/berth",
+    log_level: "info",
+    metrics_address: "127.0.0.1:9127",
+    cgroup_driver: "cgroupfs",
+    default_runtime: "",
+    runtimes: {
+      crun: { path: "/usr/bin/crun", root: "" },
+      runc: { path: "/usr/sbin/runc", root: "" },
+    },
+    conmon_path: "/usr/bin/conmon",
+    infra_init_path: "/usr/bin/catatonit",
+    streaming_address: "127.0.0.1:0",
+    pull_progress_timeout_seconds: 60,
+    max_concurrent_downloads: 3,
+    registries: {},
+    cni: {
+      conf_dir: "/etc/cni/net.d",
+      plugin_dirs: ["/usr/lib/cni", "/opt/cni/bin"],
+      default_network: true,
+      default_conf_dir: "",
+      bridge: "berth0",
+      subnet: "10.87.0.0/16",
+    },
+  };
+}

@@ -1,0 +1,115 @@
+// berthd's life: prepare directories, probe runtime handlers, serve the CRI socket (refusing
+// calls until recovery is done), serve /metrics, and shut down cleanly.
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import type * as grpc from "@grpc/grpc-js";
+import type { BerthConfig } from "./config/config.js";
+import { parseHostPort } from "./config/load.js";
+import type { NetworkReadiness } from "./cri/deps.js";
+import type { CriHandlers } from "./cri/handlers.js";
+import { loadCriDefinitions } from "./cri/proto.js";
+import { runtimeInfoHandlers } from "./cri/runtime-info.js";
+import { bindUnix, createCriServer } from "./cri/server.js";
+import { errorMessage } from "./errors.js";
+import type { Logger } from "./log.js";
+import { BerthMetrics } from "./metrics/berth-metrics.js";
+import { MetricsHttpServer, registrySource } from "./metrics/http-server.js";
+import { type HandlerProbe, HandlerRegistry } from "./runtime/handler-registry.js";
+import { RuntimeConfigStore } from "./runtime/runtime-config-store.js";
+import type { CommandRunner } from "./util/command.js";
+import { prepareSocketPath } from "./util/unix-socket.js";
+
+export interface DaemonDeps {
+  config: BerthConfig;
+  log: Logger;
+  runner: CommandRunner;
+  /** Probes one configured runtime handler. */
+  probeHandler: (name: string, path: string, root: string) => Promise<HandlerProbe>;
+  networkReadiness: () => Promise<NetworkReadiness>;
+}
+
+export class Daemon {
+  readonly metrics = new BerthMetrics();
+  private server: grpc.Server | undefined;
+  private metricsServer: MetricsHttpServer | undefined;
+  private ready = false;
+  metricsPort: number | undefined;
+
+  constructor(private readonly deps: DaemonDeps) {}
+
+  async start(): Promise<void> {
+    const { config, log } = this.deps;
+    await fs.mkdir(config.root, { recursive: true, mode: 0o711 });
+    await fs.mkdir(config.state, { recursive: true, mode: 0o711 });
+
+    const runtimeConfig = await RuntimeConfigStore.open(config.root);
+    const probes = await Promise.all(
+      Object.entries(config.runtimes).map(([name, h]) =>
+        this.deps.probeHandler(name, h.path, h.root || path.join(config.state, "runtimes", name)),
+      ),
+    );
+    for (const p of probes) {
+      if (p.ok) log.info({ handler: p.name, version: p.version }, "runtime handler ready");
+      else log.warn({ handler: p.name, reason: p.reason }, "runtime handler unusable");
+    }
+    const runtimeHandlers = new HandlerRegistry(probes, config.default_runtime);
+    log.info({ default: runtimeHandlers.defaultName ?? null }, "default runtime handler");
+
+    const handlers: CriHandlers = {
+      ...runtimeInfoHandlers({
+        config,
+        runtimeHandlers,
+        runtimeConfig,
+        networkReadiness: this.deps.networkReadiness,
+      }),
+    };
+
+    const defs = loadCriDefinitions();
+    this.server = createCriServer(defs, handlers, {
+      log,
+      metrics: this.metrics,
+      isReady: () => this.ready,
+    });
+    await prepareSocketPath(config.listen);
+    await bindUnix(this.server, config.listen);
+    await fs.chmod(config.listen, 0o660);
+    log.info({ socket: config.listen }, "CRI server listening");
+
+    if (config.metrics_address !== "") {
+      const hp = parseHostPort(config.metrics_address);
+      if (hp) {
+        this.metricsServer = new MetricsHttpServer([registrySource(this.metrics.registry)], log);
+        const addr = await this.metricsServer.listen(hp.host, hp.port);
+        this.metricsPort = addr.port;
+        log.info({ address: `${addr.address}:${addr.port}` }, "metrics endpoint listening");
+      }
+    }
+
+    this.ready = true;
+    log.info("berthd ready");
+  }
+
+  /** Stops listening, lets in-flight calls finish (briefly), removes the socket. */
+  async stop(graceMs = 1500): Promise<void> {
+    this.ready = false;
+    const server = this.server;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    await this.metricsServer?.close();
+    try {
+      await fs.rm(this.deps.config.listen, { force: true });
+    } catch (err) {
+      this.deps.log.warn({ err: errorMessage(err) }, "cannot remove socket");
+    }
+  }
+}

@@ -1,0 +1,68 @@
+// berthd's entry point: configuration, logger, the daemon, and signal handling.
+import { loadConfig, USAGE } from "./config/load.js";
+import { Daemon } from "./daemon.js";
+import { errorMessage } from "./errors.js";
+import { createLogger } from "./log.js";
+import { ProcessRunner } from "./util/command.js";
+import { probeRuntimeHandler } from "./runtime/probe.js";
+import { cniReadiness } from "./network/readiness.js";
+
+async function main(): Promise<number> {
+  let loaded;
+  try {
+    loaded = loadConfig(process.argv.slice(2));
+  } catch (err) {
+    console.error(`berthd: ${errorMessage(err)}\n${USAGE}`);
+    return 2;
+  }
+  if (loaded.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { config } = loaded;
+  const log = createLogger(config.log_level);
+  log.info({ file: loaded.file ?? "(none: built-in defaults)" }, "configuration loaded");
+  const runner = new ProcessRunner();
+  const daemon = new Daemon({
+    config,
+    log,
+    runner,
+    probeHandler: (name, path, root) =>
+      probeRuntimeHandler({ name, path, root }, runner, config.state),
+    networkReadiness: () => cniReadiness(config),
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    log.info({ signal }, "shutting down");
+    stopping = daemon.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err: errorMessage(err) }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
+  try {
+    await daemon.start();
+  } catch (err) {
+    log.fatal({ err: errorMessage(err) }, "berthd failed to start");
+    await daemon.stop(0).catch(() => undefined);
+    return 1;
+  }
+  return -1; // keep running
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    console.error(`berthd: ${errorMessage(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,91 @@
+// berth's own operation metrics, on a registry of its own (never prom-client's global one), so
+// tests and several daemons in one process do not collide. Every name starts with `berth_`.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export class BerthMetrics {
+  readonly registry = new Registry();
+
+  readonly rpcDuration = new Histogram({
+    name: "berth_rpc_duration_seconds",
+    help: "Latency of CRI gRPC calls, by service, method and gRPC status code.",
+    labelNames: ["service", "method", "code"] as const,
+    buckets: [
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+    ],
+    registers: [this.registry],
+  });
+
+  readonly rpcErrors = new Counter({
+    name: "berth_rpc_errors_total",
+    help: "CRI gRPC calls that ended with a status other than OK, by service, method and code.",
+    labelNames: ["service", "method", "code"] as const,
+    registers: [this.registry],
+  });
+
+  readonly imagePulls = new Counter({
+    name: "berth_image_pulls_total",
+    help: "Image pulls, by result (success, failure).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly imagePullBytes = new Counter({
+    name: "berth_image_pull_bytes_total",
+    help: "Bytes of image content downloaded from registries.",
+    registers: [this.registry],
+  });
+
+  readonly imagePullDuration = new Histogram({
+    name: "berth_image_pull_duration_seconds",
+    help: "Duration of successful image pulls, including unpacking.",
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+
+  readonly layerReuse = new Counter({
+    name: "berth_image_layers_reused_total",
+    help: "Layers a pull did not download or unpack because a snapshot already had them.",
+    registers: [this.registry],
+  });
+
+  readonly cniDuration = new Histogram({
+    name: "berth_cni_operation_duration_seconds",
+    help: "Latency of CNI operations (ADD, DEL, CHECK, STATUS) over the whole plugin chain.",
+    labelNames: ["operation"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly cniErrors = new Counter({
+    name: "berth_cni_operation_errors_total",
+    help: "CNI operations that failed, by operation.",
+    labelNames: ["operation"] as const,
+    registers: [this.registry],
+  });
+
+  readonly oomKills = new Counter({
+    name: "berth_container_oom_kills_total",
+    help: "Containers berth saw end with OOMKilled.",
+    registers: [this.registry],
+  });
+
+  readonly containersByState = new Gauge({
+    name: "berth_containers",
+    help: "Containers berth knows, by state (CONTAINER_CREATED, CONTAINER_RUNNING, ...).",
+    labelNames: ["state"] as const,
+    registers: [this.registry],
+  });
+
+  readonly sandboxesByState = new Gauge({
+    name: "berth_pod_sandboxes",
+    help: "Pod sandboxes berth knows, by state (SANDBOX_READY, SANDBOX_NOTREADY).",
+    labelNames: ["state"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: "berth_" });
+    }
+  }
+}
