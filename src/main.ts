@@ -5,7 +5,6 @@ import { errorMessage } from "./errors.js";
 import { createLogger } from "./log.js";
 import { ProcessRunner } from "./util/command.js";
 import { probeRuntimeHandler } from "./runtime/probe.js";
-import { cniReadiness } from "./network/readiness.js";
 
 async function main(): Promise<number> {
   let loaded;
@@ -28,8 +27,7 @@ async function main(): Promise<number> {
     log,
     runner,
     probeHandler: (name, path, root) =>
-      probeRuntimeHandler({ name, path, root }, runner, config.state),
-    networkReadiness: () => cniReadiness(config),
+      probeRuntimeHandler({ name, path, root }, runner, config.state, config.cgroup_driver),
   });
 
   let stopping: Promise<void> | undefined;

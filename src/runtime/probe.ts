@@ -1,24 +1,23 @@
-// Probes a configured OCI runtime handler at startup.
-import { errorMessage } from "../errors.js";
+// Probes a configured OCI runtime handler at startup by creating a real throwaway container
+// (oci/runtime-handler.ts), and records what the handler can do.
 import type { CommandRunner } from "../util/command.js";
 import type { HandlerProbe } from "./handler-registry.js";
+import { probeHandler } from "./oci/runtime-handler.js";
 
 export async function probeRuntimeHandler(
   h: { name: string; path: string; root: string },
   runner: CommandRunner,
-  _stateDir: string,
+  tmpDir: string,
+  cgroupDriver: "cgroupfs" | "systemd",
 ): Promise<HandlerProbe> {
-  const base = {
+  const result = await probeHandler(h, runner, tmpDir, { cgroupDriver });
+  return {
     ...h,
-    version: "",
+    ok: result.ok,
+    reason: result.reason,
+    version: result.version,
+    // runc 1.1 and crun 1.8 cannot apply `rro` mounts (runc gained it in 1.2); berth offers no
+    // user namespaces yet.
     features: { recursiveReadOnlyMounts: false, userNamespaces: false },
   };
-  try {
-    const res = await runner.run(h.path, ["--version"], { timeoutMs: 5000 });
-    if (res.code !== 0)
-      return { ...base, ok: false, reason: `--version failed: ${res.stderr.toString()}` };
-    return { ...base, ok: true, reason: "", version: res.stdout.toString().split("\n")[0] ?? "" };
-  } catch (err) {
-    return { ...base, ok: false, reason: errorMessage(err) };
-  }
 }

@@ -1,0 +1,255 @@
+// One OCI runtime handler (runc, crun) driven through its command line. Creating a container is
+// conmon's job (conmon.ts); everything after that — start, kill, delete, update, exec — is a
+// direct runtime call with `--root <handler root>`.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { FailedPreconditionError, NotFoundError, isErrno } from "../../errors.js";
+import { CommandFailedError, type CommandRunner, type RunResult } from "../../util/command.js";
+import { buildExecProcess, type ExecRequest, type ProcessJson } from "./exec-process.js";
+import type { RuntimeHandler } from "./runtime-handler.js";
+import {
+  isNotExistMessage,
+  isNotRunningMessage,
+  parseRuntimeState,
+  type RuntimeState,
+} from "./runtime-state.js";
+
+export interface OciRuntimeOptions {
+  cgroupDriver?: "cgroupfs" | "systemd";
+  /** Where exec process files are written (a fresh subdirectory per exec). */
+  tmpDir?: string;
+  /** Limit for each runtime call other than exec; the runtime is SIGKILLed past it. */
+  callTimeoutMs?: number;
+}
+
+export interface ExecSyncOptions extends ExecRequest {
+  /** The container's own process; read from its bundle's config.json when not given. */
+  baseProcess?: ProcessJson;
+}
+
+export interface ExecSyncResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  /**
+   * The command's exit status (128 + signal number when a signal ended it). When `timedOut`,
+   * -1: the command was killed and its status means nothing.
+   */
+  exitCode: number;
+  /**
+   * The command outlived the timeout and was SIGKILLed. containerd answers this ExecSync with
+   * a DeadlineExceeded error (kubelet then reports a probe timeout); callers should throw
+   * DeadlineExceededError rather than return the result.
+   */
+  timedOut: boolean;
+  /** stdout or stderr passed the byte cap and was cut. */
+  truncated: boolean;
+}
+
+/** 16 MiB per stream, as kubelet's message size and CVE-2022-1708 / CVE-2022-31030 call for. */
+export const EXEC_SYNC_MAX_OUTPUT = 16 * 1024 * 1024;
+
+// After the command's own deadline, how long the runtime process gets to report before it is
+// SIGKILLed too (it normally exits as soon as its child is killed).
+const EXEC_RUNTIME_GRACE_MS = 2000;
+
+export class OciRuntime {
+  private readonly systemd: boolean;
+  private readonly tmpDir: string;
+  private readonly callTimeoutMs: number;
+
+  constructor(
+    readonly handler: RuntimeHandler,
+    private readonly runner: CommandRunner,
+    opts: OciRuntimeOptions = {},
+  ) {
+    this.systemd = opts.cgroupDriver === "systemd";
+    this.tmpDir = opts.tmpDir ?? os.tmpdir();
+    this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
+  }
+
+  /** Flags that go before every subcommand. */
+  globalArgs(): string[] {
+    return ["--root", this.handler.root, ...(this.systemd ? ["--systemd-cgroup"] : [])];
+  }
+
+  private run(args: string[], input?: string): Promise<RunResult> {
+    return this.runner.run(this.handler.path, [...this.globalArgs(), ...args], {
+      timeoutMs: this.callTimeoutMs,
+      ...(input !== undefined ? { input } : {}),
+    });
+  }
+
+  private fail(args: string[], res: RunResult): CommandFailedError {
+    return new CommandFailedError(this.handler.path, args, res);
+  }
+
+  /** The runtime's view of a container, or undefined when it does not know the id. */
+  async state(id: string): Promise<RuntimeState | undefined> {
+    const args = ["state", id];
+    const res = await this.run(args);
+    if (res.code === 0) return parseRuntimeState(res.stdout.toString("utf8"));
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) return undefined;
+    throw this.fail(args, res);
+  }
+
+  /** Runs the user process of a created container. */
+  async start(id: string): Promise<void> {
+    const args = ["start", id];
+    const res = await this.run(args);
+    if (res.code === 0) return;
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) {
+      throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
+    }
+    throw this.fail(args, res);
+  }
+
+  /**
+   * Sends `signal` to the container's init (or, with `all`, to every process in it). Resolves
+   * when the container has already stopped; NotFoundError when the runtime does not know it.
+   */
+  async kill(id: string, signal: NodeJS.Signals | number, all = false): Promise<void> {
+    const args = ["kill", ...(all ? ["--all"] : []), id, String(signal)];
+    const res = await this.run(args);
+    if (res.code === 0) return;
+    if (res.timedOut) throw this.fail(args, res);
+    const stderr = res.stderr.toString("utf8");
+    if (isNotExistMessage(stderr)) {
+      throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
+    }
+    if (isNotRunningMessage(stderr)) return;
+    throw this.fail(args, res);
+  }
+
+  /** Removes the runtime's record (and with `force`, kills what still runs). Idempotent. */
+  async delete(id: string, force = false): Promise<void> {
+    const args = ["delete", ...(force ? ["--force"] : []), id];
+    const res = await this.run(args);
+    if (res.code === 0) return;
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) return;
+    throw this.fail(args, res);
+  }
+
+  /** Applies OCI `linux.resources` (a LinuxResources object or its JSON) to a live container. */
+  async update(id: string, resources: object | string): Promise<void> {
+    const json = typeof resources === "string" ? resources : JSON.stringify(resources);
+    const args = ["update", "--resources", "-", id];
+    const res = await this.run(args, json);
+    if (res.code === 0) return;
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) {
+      throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
+    }
+    throw this.fail(args, res);
+  }
+
+  /**
+   * Runs a command in a running container and collects its output (each stream capped at
+   * `maxOutputBytes`). `timeoutMs` 0 = no limit. On timeout the command (and its process group)
+   * is SIGKILLed by the pid the runtime wrote, and the result says `timedOut`.
+   * Throws NotFoundError for an unknown container and FailedPreconditionError when it is not
+   * running. A command that cannot be started is not an error: the runtime's message comes back
+   * as stderr with its non-zero exit status, as CRI-O answers.
+   */
+  async execSync(
+    id: string,
+    opts: ExecSyncOptions,
+    timeoutMs: number,
+    maxOutputBytes = EXEC_SYNC_MAX_OUTPUT,
+  ): Promise<ExecSyncResult> {
+    const st = await this.state(id);
+    if (!st) throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
+    if (st.status !== "running") {
+      throw new FailedPreconditionError(`container ${id} is ${st.status}, not running`);
+    }
+    const base = opts.baseProcess ?? (await readBundleProcess(st.bundle));
+    const proc = buildExecProcess(base, opts);
+
+    await mkdir(this.tmpDir, { recursive: true });
+    const dir = await mkdtemp(path.join(this.tmpDir, "exec-"));
+    const processFile = path.join(dir, "process.json");
+    const pidFile = path.join(dir, "pid");
+    let timer: NodeJS.Timeout | undefined;
+    let killed = false;
+    try {
+      await writeFile(processFile, JSON.stringify(proc), { mode: 0o600 });
+      const args = ["exec", "--process", processFile, "--pid-file", pidFile, id];
+      const running = this.runner.run(this.handler.path, [...this.globalArgs(), ...args], {
+        maxOutputBytes,
+        ...(timeoutMs > 0 ? { timeoutMs: timeoutMs + EXEC_RUNTIME_GRACE_MS } : {}),
+      });
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => {
+          killed = true;
+          void killExecProcess(pidFile);
+        }, timeoutMs);
+      }
+      const res = await running;
+      const timedOut = killed || res.timedOut;
+      return {
+        stdout: res.stdout,
+        stderr: res.stderr,
+        exitCode: timedOut ? -1 : exitStatus(res),
+        timedOut,
+        truncated: res.truncated,
+      };
+    } finally {
+      if (timer) clearTimeout(timer);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The exit status a shell would report: the code, or 128 + the signal number. */
+export function exitStatus(res: Pick<RunResult, "code" | "signal">): number {
+  if (res.code !== null) return res.code;
+  const num = res.signal ? os.constants.signals[res.signal] : undefined;
+  return 128 + (num ?? 0);
+}
+
+async function readBundleProcess(bundle: string): Promise<ProcessJson | undefined> {
+  if (bundle === "") return undefined;
+  try {
+    const spec: unknown = JSON.parse(await readFile(path.join(bundle, "config.json"), "utf8"));
+    if (typeof spec === "object" && spec !== null && "process" in spec) {
+      const p = spec.process;
+      if (typeof p === "object" && p !== null && !Array.isArray(p)) return p as ProcessJson;
+    }
+    return undefined;
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) return undefined;
+    throw err;
+  }
+}
+
+/** The process group id of `pid` from /proc/<pid>/stat, or undefined once it is gone. */
+async function processGroup(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    // "pid (comm) state ppid pgrp ..." — comm may hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const pgrp = Number(fields[2]);
+    return Number.isSafeInteger(pgrp) ? pgrp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * SIGKILLs the exec'd process named in `pidFile` (a host pid written by the runtime), and its
+ * whole process group when it leads one, so children holding the output pipes die too.
+ */
+async function killExecProcess(pidFile: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(pidFile, "utf8")).trim());
+  } catch {
+    return; // not started yet; the runtime itself is killed at the grace deadline
+  }
+  if (!Number.isSafeInteger(pid) || pid <= 1) return;
+  const pgrp = await processGroup(pid);
+  try {
+    process.kill(pgrp === pid ? -pid : pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
