@@ -1,0 +1,141 @@
+// Pod network namespaces, kept alive without a process by bind-mounting the namespace onto a
+// file under berth's state dir (`<state>/netns/<name>`), as `ip netns add` does under /run/netns.
+// util-linux `unshare --net=<file> true` makes the namespace and the bind mount in one step.
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import {
+  AlreadyExistsError,
+  InternalError,
+  InvalidArgumentError,
+  errorMessage,
+  isErrno,
+} from "../errors.js";
+import { type CommandRunner, runChecked } from "../util/command.js";
+
+export interface NetnsTools {
+  unshare: string;
+  umount: string;
+}
+
+export const DEFAULT_NETNS_TOOLS: NetnsTools = { unshare: "unshare", umount: "umount" };
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+/** A fresh name for a pod's netns. */
+export function newNetnsName(): string {
+  return `berth-${randomBytes(8).toString("hex")}`;
+}
+
+/** Decodes the octal escapes (`\040` for a space) of a /proc/self/mountinfo path. */
+export function unescapeMountPath(p: string): string {
+  return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/** The mount points listed in a mountinfo text (pure). */
+export function mountPoints(mountinfo: string): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split("\n")) {
+    const fields = line.split(" ");
+    const mp = fields[4];
+    if (mp !== undefined) out.push(unescapeMountPath(mp));
+  }
+  return out;
+}
+
+async function isMountPoint(file: string, mountinfoPath: string): Promise<boolean> {
+  const info = await fs.readFile(mountinfoPath, "utf8");
+  return mountPoints(info).includes(file);
+}
+
+/**
+ * Creates netns `name` as `<dir>/<name>` and returns its path. Throws AlreadyExistsError when
+ * the file exists; nothing is left behind when creating fails.
+ */
+export async function createNetns(
+  runner: CommandRunner,
+  dir: string,
+  name: string,
+  tools: NetnsTools = DEFAULT_NETNS_TOOLS,
+): Promise<string> {
+  if (!NAME.test(name))
+    throw new InvalidArgumentError("netns name", `${JSON.stringify(name)} is not valid`);
+  await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+  const file = path.join(await fs.realpath(dir), name);
+  try {
+    await (await fs.open(file, "wx", 0o444)).close();
+  } catch (err) {
+    if (isErrno(err, "EEXIST"))
+      throw new AlreadyExistsError(`network namespace ${file} already exists`);
+    throw err;
+  }
+  try {
+    await runChecked(runner, tools.unshare, [`--net=${file}`, "true"], { timeoutMs: 30_000 });
+  } catch (err) {
+    await removeNetns(runner, file, tools).catch(() => undefined);
+    throw new InternalError(`cannot create network namespace ${file}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+  return file;
+}
+
+/**
+ * Unmounts and deletes a netns file. Idempotent: a file that is gone, or no longer mounted,
+ * is fine. The unmount is lazy (MNT_DETACH), as containerd's: the namespace itself lives on
+ * while a process is still in it.
+ */
+export async function removeNetns(
+  runner: CommandRunner,
+  file: string,
+  tools: NetnsTools = DEFAULT_NETNS_TOOLS,
+  mountinfoPath = "/proc/self/mountinfo",
+): Promise<void> {
+  let real: string;
+  try {
+    real = await fs.realpath(file);
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) return;
+    throw err;
+  }
+  // A name bind-mounted twice has two mounts stacked on it; take them all off.
+  for (let i = 0; i < 8 && (await isMountPoint(real, mountinfoPath)); i++) {
+    const res = await runner.run(tools.umount, ["--lazy", real], { timeoutMs: 30_000 });
+    if (res.code !== 0 && (await isMountPoint(real, mountinfoPath))) {
+      throw new InternalError(
+        `cannot unmount network namespace ${real}: ${res.stderr.toString("utf8").trim()}`,
+      );
+    }
+  }
+  await fs.rm(real, { force: true });
+}
+
+export interface NetnsEntry {
+  name: string;
+  path: string;
+  mounted: boolean;
+}
+
+/** The netns files in `dir` (for recovery and leak checks); none when `dir` does not exist. */
+export async function listNetns(
+  dir: string,
+  mountinfoPath = "/proc/self/mountinfo",
+): Promise<NetnsEntry[]> {
+  let names: string[];
+  let real: string;
+  try {
+    real = await fs.realpath(dir);
+    names = await fs.readdir(real);
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) return [];
+    throw err;
+  }
+  const mounted = new Set(mountPoints(await fs.readFile(mountinfoPath, "utf8")));
+  return names
+    .filter((n) => !n.startsWith("."))
+    .sort()
+    .map((name) => {
+      const p = path.join(real, name);
+      return { name, path: p, mounted: mounted.has(p) };
+    });
+}

@@ -1,0 +1,132 @@
+import { expect } from "chai";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { AlreadyExistsError, InvalidArgumentError } from "../../../src/errors.js";
+import type { CommandRunner, RunOptions, RunResult } from "../../../src/util/command.js";
+import {
+  createNetns,
+  listNetns,
+  mountPoints,
+  newNetnsName,
+  removeNetns,
+} from "../../../src/network/netns.js";
+
+class RecordingRunner implements CommandRunner {
+  calls: { file: string; args: readonly string[] }[] = [];
+  constructor(private readonly code = 0) {}
+  async run(file: string, args: readonly string[], _opts?: RunOptions): Promise<RunResult> {
+    this.calls.push({ file, args });
+    return {
+      code: this.code,
+      signal: null,
+      stdout: Buffer.alloc(0),
+      stderr: Buffer.from(this.code ? "boom" : ""),
+      timedOut: false,
+      truncated: false,
+    };
+  }
+}
+
+describe("network/netns", () => {
+  let dir: string;
+  let mountinfo: string;
+  beforeEach(async () => {
+    dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "berth-netns-")));
+    mountinfo = path.join(dir, "mountinfo");
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads mount points from mountinfo, decoding escapes", () => {
+    const text = [
+      "22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw",
+      "40 22 0:4 net:[4026532] /run/berth/netns/p\\0401 rw shared:5 - nsfs nsfs rw",
+      "",
+    ].join("\n");
+    expect(mountPoints(text)).to.deep.equal(["/", "/run/berth/netns/p 1"]);
+  });
+
+  it("creates the file and runs unshare --net=<file> true", async () => {
+    const runner = new RecordingRunner();
+    const p = await createNetns(runner, path.join(dir, "ns"), "pod1");
+    expect(p).to.equal(path.join(dir, "ns", "pod1"));
+    expect(runner.calls).to.deep.equal([{ file: "unshare", args: [`--net=${p}`, "true"] }]);
+    expect((await fs.stat(p)).isFile()).to.equal(true);
+    await fs.rm(p);
+  });
+
+  it("refuses bad names and existing files; leaves nothing when unshare fails", async () => {
+    const ok = new RecordingRunner();
+    let caught: unknown;
+    try {
+      await createNetns(ok, dir, "../x");
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.be.instanceOf(InvalidArgumentError);
+    await fs.writeFile(path.join(dir, "taken"), "");
+    caught = undefined;
+    try {
+      await createNetns(ok, dir, "taken");
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.be.instanceOf(AlreadyExistsError);
+    caught = undefined;
+    try {
+      await createNetns(new RecordingRunner(1), dir, "failing");
+    } catch (err) {
+      caught = err;
+    }
+    expect(String(caught)).to.match(/cannot create network namespace .*failing/);
+    expect(await fs.readdir(dir)).to.not.include("failing");
+  });
+
+  it("removes idempotently: unmounts only what is mounted", async () => {
+    const file = path.join(dir, "p1");
+    await fs.writeFile(file, "");
+    await fs.writeFile(mountinfo, "");
+    const runner = new RecordingRunner();
+    await removeNetns(runner, file, undefined, mountinfo);
+    expect(runner.calls).to.deep.equal([]);
+    expect(await fs.readdir(dir)).to.deep.equal(["mountinfo"]);
+    await removeNetns(runner, file, undefined, mountinfo);
+    expect(runner.calls).to.deep.equal([]);
+  });
+
+  it("unmounts a mounted file lazily and reports a failure to unmount", async () => {
+    const file = path.join(dir, "p2");
+    await fs.writeFile(file, "");
+    await fs.writeFile(mountinfo, `40 22 0:4 net:[1] ${file} rw - nsfs nsfs rw\n`);
+    const failing = new RecordingRunner(1);
+    let caught: unknown;
+    try {
+      await removeNetns(failing, file, undefined, mountinfo);
+    } catch (err) {
+      caught = err;
+    }
+    expect(String(caught)).to.include(`cannot unmount network namespace ${file}: boom`);
+    expect(failing.calls[0]).to.deep.equal({ file: "umount", args: ["--lazy", file] });
+  });
+
+  it("lists netns files with their mount state", async () => {
+    const ns = path.join(dir, "netns");
+    await fs.mkdir(ns);
+    await fs.writeFile(path.join(ns, "b"), "");
+    await fs.writeFile(path.join(ns, "a"), "");
+    await fs.writeFile(mountinfo, `40 22 0:4 net:[1] ${path.join(ns, "b")} rw - nsfs nsfs rw\n`);
+    expect(await listNetns(ns, mountinfo)).to.deep.equal([
+      { name: "a", path: path.join(ns, "a"), mounted: false },
+      { name: "b", path: path.join(ns, "b"), mounted: true },
+    ]);
+    expect(await listNetns(path.join(dir, "missing"), mountinfo)).to.deep.equal([]);
+  });
+
+  it("makes distinct valid names", () => {
+    const a = newNetnsName();
+    expect(a).to.match(/^berth-[0-9a-f]{16}$/);
+    expect(newNetnsName()).to.not.equal(a);
+  });
+});
