@@ -1,0 +1,320 @@
+// Writes the entries of one layer tar into an empty snapshot directory, overlayfs style:
+// whiteouts become 0/0 character devices and opaque markers become `trusted.overlay.opaque=y`.
+// Ownership, modes (after chown, which clears setuid/setgid), xattrs and mtimes are kept;
+// directory mtimes are set in a final pass, after their content is written.
+import { constants as C, promises as fs } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import * as path from "node:path";
+import type { Header } from "tar-stream";
+import type { Logger } from "../../log.js";
+import type { CommandRunner } from "../../util/command.js";
+import { runChecked } from "../../util/command.js";
+import { classifyWhiteout, entryComponents } from "./entry-path.js";
+import { checkDirs, clearForEntry, ensureDirs, findDirIn, lstatOrUndefined } from "./safe-fs.js";
+import { UnsafeLayerEntryError } from "./unsafe-entry-error.js";
+import { OVERLAY_OPAQUE_XATTR, selectXattrs, setXattr } from "./xattrs.js";
+
+type Content = AsyncIterable<unknown>;
+
+export interface LayerWriterOptions {
+  root: string;
+  runner: CommandRunner;
+  logger: Logger;
+  /** Root may chown and make device nodes; without it owners are kept as is and devices skipped. */
+  privileged: boolean;
+  /** The lower layers' dirs, topmost first: implicit parent dirs copy their metadata from these. */
+  parents: readonly string[];
+}
+
+interface EntryMeta {
+  uid: number;
+  gid: number;
+  mode: number;
+  mtime: Date;
+}
+
+export class LayerWriter {
+  /** Bytes of regular file content written. */
+  size = 0n;
+  /** Inodes created (hardlinks add none). */
+  inodes = 0;
+  private readonly dirTimes: { components: string[]; name: string; mtime: Date }[] = [];
+
+  constructor(private readonly opts: LayerWriterOptions) {}
+
+  /** Writes one entry and consumes its content. After a throw the whole layer is abandoned. */
+  async write(header: Header, content: Content): Promise<void> {
+    await this.writeEntry(header, content);
+    await drain(content);
+  }
+
+  /** Final pass: directory mtimes, now that nothing more is written inside them. */
+  async finish(): Promise<void> {
+    for (const d of this.dirTimes) {
+      await checkDirs(this.opts.root, d.components.slice(0, -1), d.name);
+      const p = this.pathOf(d.components);
+      const st = await lstatOrUndefined(p);
+      if (st?.isDirectory()) await fs.lutimes(p, d.mtime, d.mtime);
+    }
+  }
+
+  private async writeEntry(header: Header, content: Content): Promise<void> {
+    const name = header.name;
+    const components = entryComponents(name);
+    const log = this.opts.logger;
+    if (components.length === 0) {
+      log.debug({ entry: name }, "layer entry for the root itself ignored");
+      return;
+    }
+    const whiteout = classifyWhiteout(components, name);
+    if (whiteout?.kind === "aufs-meta") {
+      log.debug({ entry: name }, "AUFS metadata entry ignored");
+      return;
+    }
+    if (whiteout?.kind === "opaque") {
+      await this.ensureParents(whiteout.dir, name);
+      const dir = this.pathOf(whiteout.dir);
+      await setXattr(this.opts.runner, dir, {
+        name: OVERLAY_OPAQUE_XATTR,
+        value: Buffer.from("y"),
+      });
+      return;
+    }
+    if (whiteout?.kind === "whiteout") {
+      await this.ensureParents(whiteout.dir, name);
+      const p = this.pathOf([...whiteout.dir, whiteout.name]);
+      await clearForEntry(p, false);
+      await this.mknod(p, ["c", "0", "0"], 0);
+      this.inodes++;
+      return;
+    }
+
+    await this.ensureParents(components.slice(0, -1), name);
+    const p = this.pathOf(components);
+    const meta = entryMeta(header);
+    switch (header.type) {
+      case "file":
+      case "contiguous-file":
+        await this.writeFile(p, meta, content);
+        break;
+      case "directory":
+        await this.writeDir(p, meta);
+        this.dirTimes.push({ components, name, mtime: meta.mtime });
+        break;
+      case "symlink":
+        await this.writeSymlink(p, header, meta);
+        break;
+      case "link":
+        await this.writeHardlink(p, header);
+        return; // shares the target's inode, owner, mode and xattrs
+      case "character-device":
+      case "block-device":
+      case "fifo":
+        if (!(await this.writeSpecial(p, header, meta))) return;
+        break;
+      default:
+        // tar-stream reports unknown type flags as null despite its types.
+        log.warn({ entry: name, type: header.type }, "layer entry of unsupported type skipped");
+        return;
+    }
+    await this.applyXattrs(p, header);
+    if (header.type !== "directory") await fs.lutimes(p, meta.mtime, meta.mtime);
+  }
+
+  /**
+   * Creates missing parent dirs. A layer tar may leave out a parent it does not change (whiteouts
+   * often do): like containerd, the new dir copies owner, mode and times from the lower layer
+   * that has it, so the merged view does not change that dir's metadata.
+   */
+  private async ensureParents(dir: string[], name: string): Promise<void> {
+    for (const components of await ensureDirs(this.opts.root, dir, name)) {
+      this.inodes++;
+      const lower = await findDirIn(this.opts.parents, components);
+      if (lower === undefined) continue;
+      const p = this.pathOf(components);
+      if (this.opts.privileged) await fs.lchown(p, lower.uid, lower.gid);
+      await fs.chmod(p, lower.mode & 0o7777); // ensureDirs made it: a real dir, no symlink
+      this.dirTimes.push({ components, name, mtime: lower.mtime });
+    }
+  }
+
+  private async writeFile(p: string, meta: EntryMeta, content: Content): Promise<void> {
+    await clearForEntry(p, false);
+    // O_EXCL|O_NOFOLLOW: never opens anything that already exists, symlink or not.
+    const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
+    const fh = await fs.open(p, flags, 0o600);
+    this.inodes++;
+    try {
+      for await (const chunk of content) {
+        const buf = chunk as Buffer;
+        await writeAll(fh, buf);
+        this.size += BigInt(buf.length);
+      }
+      if (this.opts.privileged) await fh.chown(meta.uid, meta.gid);
+      await fh.chmod(meta.mode);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async writeDir(p: string, meta: EntryMeta): Promise<void> {
+    const existing = await clearForEntry(p, true);
+    if (existing === undefined) {
+      await fs.mkdir(p, { mode: 0o700 });
+      this.inodes++;
+    }
+    const fh = await fs.open(p, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+    try {
+      if (this.opts.privileged) await fh.chown(meta.uid, meta.gid);
+      await fh.chmod(meta.mode);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async writeSymlink(p: string, header: Header, meta: EntryMeta): Promise<void> {
+    const target = header.linkname ?? "";
+    if (target === "" || target.includes("\0")) {
+      throw new UnsafeLayerEntryError(header.name, "symlink without a valid target");
+    }
+    await clearForEntry(p, false);
+    // The target is data for the container to resolve in its own root; berth never follows it.
+    await fs.symlink(target, p);
+    this.inodes++;
+    if (this.opts.privileged) await fs.lchown(p, meta.uid, meta.gid);
+  }
+
+  private async writeHardlink(p: string, header: Header): Promise<void> {
+    const name = header.name;
+    const linkname = header.linkname ?? "";
+    let targetComponents: string[];
+    try {
+      targetComponents = entryComponents(linkname);
+    } catch {
+      throw new UnsafeLayerEntryError(
+        name,
+        `hardlink target ${JSON.stringify(linkname)} lies outside the layer`,
+      );
+    }
+    if (targetComponents.length === 0) {
+      throw new UnsafeLayerEntryError(name, "hardlink to the layer root");
+    }
+    await checkDirs(this.opts.root, targetComponents.slice(0, -1), name);
+    const target = this.pathOf(targetComponents);
+    const st = await lstatOrUndefined(target);
+    if (st === undefined) {
+      throw new UnsafeLayerEntryError(
+        name,
+        `hardlink target ${JSON.stringify(linkname)} is not in the layer`,
+      );
+    }
+    if (st.isDirectory()) {
+      throw new UnsafeLayerEntryError(
+        name,
+        `hardlink target ${JSON.stringify(linkname)} is a directory`,
+      );
+    }
+    if (target === p) return;
+    await clearForEntry(p, false);
+    // link(2) does not follow a symlink target: the new name is another link to the symlink.
+    await fs.link(target, p);
+  }
+
+  /** Returns false when the node was skipped (no privilege to make device nodes). */
+  private async writeSpecial(p: string, header: Header, meta: EntryMeta): Promise<boolean> {
+    const isFifo = header.type === "fifo";
+    if (!isFifo && !this.opts.privileged) {
+      this.opts.logger.warn({ entry: header.name }, "device node skipped: unpacking without root");
+      return false;
+    }
+    const kind = isFifo
+      ? ["p"]
+      : [
+          header.type === "block-device" ? "b" : "c",
+          String(header.devmajor ?? 0),
+          String(header.devminor ?? 0),
+        ];
+    await clearForEntry(p, false);
+    await this.mknod(p, kind, meta.mode & 0o777);
+    this.inodes++;
+    if (this.opts.privileged) await fs.lchown(p, meta.uid, meta.gid);
+    const st = await fs.lstat(p);
+    if (st.isSymbolicLink()) throw new UnsafeLayerEntryError(header.name, "replaced by a symlink");
+    await fs.chmod(p, meta.mode); // after chown; the lstat above shows it is no symlink
+    return true;
+  }
+
+  private async mknod(p: string, kind: string[], mode: number): Promise<void> {
+    await runChecked(this.opts.runner, "mknod", [
+      "-m",
+      mode.toString(8).padStart(4, "0"),
+      "--",
+      p,
+      ...kind,
+    ]);
+  }
+
+  private async applyXattrs(p: string, header: Header): Promise<void> {
+    const { apply, skipped } = selectXattrs(paxRecords(header));
+    for (const s of skipped) {
+      this.opts.logger.warn({ entry: header.name, xattr: s.name }, `xattr skipped: ${s.reason}`);
+    }
+    for (const attr of apply) {
+      try {
+        await setXattr(this.opts.runner, p, attr);
+      } catch (err) {
+        // Like containerd: a file system that cannot hold an attribute does not fail the pull.
+        this.opts.logger.warn({ entry: header.name, xattr: attr.name, err }, "xattr not set");
+      }
+    }
+  }
+
+  private pathOf(components: readonly string[]): string {
+    return path.join(this.opts.root, ...components);
+  }
+}
+
+/** The PAX records tar-stream attached to the header (it types them as unknown). */
+export function paxRecords(header: Header): Record<string, string> | undefined {
+  const pax = header.pax;
+  if (typeof pax !== "object" || pax === null) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pax)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+function entryMeta(header: Header): EntryMeta {
+  const pax = paxRecords(header);
+  return {
+    uid: paxInt(pax?.uid) ?? header.uid ?? 0,
+    gid: paxInt(pax?.gid) ?? header.gid ?? 0,
+    mode: (header.mode ?? 0o644) & 0o7777,
+    mtime: paxTime(pax?.mtime) ?? header.mtime ?? new Date(0),
+  };
+}
+
+function paxInt(v: string | undefined): number | undefined {
+  if (v === undefined || !/^\d+$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n <= 0xffffffff ? n : undefined;
+}
+
+/** PAX mtimes carry fractions of a second ("1700000000.123456789"). */
+function paxTime(v: string | undefined): Date | undefined {
+  if (v === undefined || !/^-?\d+(\.\d+)?$/.test(v)) return undefined;
+  return new Date(Number(v) * 1000);
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    off += bytesWritten;
+  }
+}
+
+async function drain(content: Content): Promise<void> {
+  for await (const _chunk of content) {
+    // discard what the writer did not need
+  }
+}

@@ -1,0 +1,112 @@
+// File system steps of the unpacker that must never leave the snapshot root. Every parent of an
+// entry is checked with lstat, one component at a time: a symlink (made by an earlier entry)
+// is never followed, so a layer cannot redirect later entries onto the host (CVE-2021-32760,
+// CVE-2024-5154). The unpacker is the only writer of its fresh directory, so nothing can swap a
+// checked component for a symlink between the check and the use.
+import { promises as fs, type Stats } from "node:fs";
+import * as path from "node:path";
+import { isErrno } from "../../errors.js";
+import { UnsafeLayerEntryError } from "./unsafe-entry-error.js";
+
+export async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Makes sure `dirComponents` exist below `root` as real directories, creating missing ones
+ * (mode 0755 for now; the caller gives them their final metadata). Refuses a component that is
+ * a symlink or not a directory. Returns the components of each directory it created, in order.
+ */
+export async function ensureDirs(
+  root: string,
+  dirComponents: readonly string[],
+  entry: string,
+): Promise<string[][]> {
+  const created: string[][] = [];
+  let current = root;
+  for (const [i, c] of dirComponents.entries()) {
+    current = path.join(current, c);
+    const st = await lstatOrUndefined(current);
+    if (st === undefined) {
+      await fs.mkdir(current, { mode: 0o755 });
+      await fs.chmod(current, 0o755); // mkdir's mode passed through the umask
+      created.push(dirComponents.slice(0, i + 1));
+    } else if (st.isSymbolicLink()) {
+      throw new UnsafeLayerEntryError(entry, `parent ${rel(root, current)} is a symlink`);
+    } else if (!st.isDirectory()) {
+      throw new UnsafeLayerEntryError(entry, `parent ${rel(root, current)} is not a directory`);
+    }
+  }
+  return created;
+}
+
+/** Like ensureDirs but creates nothing: every component must already be a real directory. */
+export async function checkDirs(
+  root: string,
+  dirComponents: readonly string[],
+  entry: string,
+): Promise<void> {
+  let current = root;
+  for (const c of dirComponents) {
+    current = path.join(current, c);
+    const st = await lstatOrUndefined(current);
+    if (st === undefined) {
+      throw new UnsafeLayerEntryError(entry, `${rel(root, current)} does not exist in the layer`);
+    }
+    if (st.isSymbolicLink()) {
+      throw new UnsafeLayerEntryError(entry, `parent ${rel(root, current)} is a symlink`);
+    }
+    if (!st.isDirectory()) {
+      throw new UnsafeLayerEntryError(entry, `parent ${rel(root, current)} is not a directory`);
+    }
+  }
+}
+
+/**
+ * Clears the way for a new entry at `p` (whose parents are already checked): a later entry
+ * replaces an earlier one of the same name, as in tar. A directory stays when the new entry is
+ * a directory too. Symlinks are unlinked, never followed. Returns the lstat of what stays.
+ */
+export async function clearForEntry(p: string, newIsDir: boolean): Promise<Stats | undefined> {
+  const st = await lstatOrUndefined(p);
+  if (st === undefined) return undefined;
+  if (st.isDirectory()) {
+    if (newIsDir) return st;
+    await fs.rm(p, { recursive: true, force: true });
+  } else {
+    await fs.unlink(p);
+  }
+  return undefined;
+}
+
+/**
+ * The directory at `components` in the first of `roots` that has one, reached without following
+ * any symlink (a symlinked component in a lower layer ends the search in that layer).
+ */
+export async function findDirIn(
+  roots: readonly string[],
+  components: readonly string[],
+): Promise<Stats | undefined> {
+  for (const root of roots) {
+    let current = root;
+    let st: Stats | undefined;
+    for (const c of components) {
+      current = path.join(current, c);
+      st = await lstatOrUndefined(current);
+      if (st === undefined || !st.isDirectory()) break;
+    }
+    if (st?.isDirectory()) return st;
+    // A lower layer that has a file, symlink or whiteout there hides the layers below it.
+    if (st !== undefined) return undefined;
+  }
+  return undefined;
+}
+
+function rel(root: string, p: string): string {
+  return path.relative(root, p) || ".";
+}
