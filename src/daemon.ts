@@ -5,7 +5,7 @@ import * as path from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import type { BerthConfig } from "./config/config.js";
 import { parseHostPort } from "./config/load.js";
-import type { NetworkReadiness } from "./cri/deps.js";
+import { type Assembled, assemble } from "./assemble.js";
 import type { CriHandlers } from "./cri/handlers.js";
 import { loadCriDefinitions } from "./cri/proto.js";
 import { runtimeInfoHandlers } from "./cri/runtime-info.js";
@@ -25,7 +25,6 @@ export interface DaemonDeps {
   runner: CommandRunner;
   /** Probes one configured runtime handler. */
   probeHandler: (name: string, path: string, root: string) => Promise<HandlerProbe>;
-  networkReadiness: () => Promise<NetworkReadiness>;
 }
 
 export class Daemon {
@@ -33,6 +32,7 @@ export class Daemon {
   private server: grpc.Server | undefined;
   private metricsServer: MetricsHttpServer | undefined;
   private ready = false;
+  private assembled: Assembled | undefined;
   metricsPort: number | undefined;
 
   constructor(private readonly deps: DaemonDeps) {}
@@ -55,12 +55,31 @@ export class Daemon {
     const runtimeHandlers = new HandlerRegistry(probes, config.default_runtime);
     log.info({ default: runtimeHandlers.defaultName ?? null }, "default runtime handler");
 
+    this.assembled = await assemble({
+      config,
+      log,
+      runner: this.deps.runner,
+      metrics: this.metrics,
+      runtimeHandlers,
+      runtimeConfig,
+    });
+    const cni = this.assembled.cni;
     const handlers: CriHandlers = {
+      ...this.assembled.handlers,
       ...runtimeInfoHandlers({
         config,
         runtimeHandlers,
         runtimeConfig,
-        networkReadiness: this.deps.networkReadiness,
+        networkReadiness: async () => {
+          const r = await cni.readiness();
+          return r.ready
+            ? { ready: true, reason: "", message: "" }
+            : {
+                ready: false,
+                reason: "NetworkPluginNotReady",
+                message: `Network plugin returns error: cni config uninitialized: ${r.reason}`,
+              };
+        },
       }),
     };
 
@@ -106,6 +125,7 @@ export class Daemon {
       });
     }
     await this.metricsServer?.close();
+    await this.assembled?.close();
     try {
       await fs.rm(this.deps.config.listen, { force: true });
     } catch (err) {

@@ -18,7 +18,35 @@ function protoRpcs(): Record<string, string[]> {
 }
 
 /** What berth answers for real; every other RPC must answer UNIMPLEMENTED with its name. */
-const IMPLEMENTED = new Set<string>(["Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig"]);
+const IMPLEMENTED = new Set<string>([
+  "Version",
+  "Status",
+  "RuntimeConfig",
+  "UpdateRuntimeConfig",
+  "RunPodSandbox",
+  "StopPodSandbox",
+  "RemovePodSandbox",
+  "PodSandboxStatus",
+  "ListPodSandbox",
+  "StreamPodSandboxes",
+  "UpdatePodSandboxResources",
+  "CreateContainer",
+  "StartContainer",
+  "StopContainer",
+  "RemoveContainer",
+  "ContainerStatus",
+  "ListContainers",
+  "StreamContainers",
+  "ExecSync",
+  "UpdateContainerResources",
+  "ReopenContainerLog",
+  "PullImage",
+  "ListImages",
+  "StreamImages",
+  "ImageStatus",
+  "RemoveImage",
+  "ImageFsInfo",
+]);
 
 describe("CRI API surface", function () {
   let berthd: Berthd;

@@ -1,0 +1,193 @@
+// Builds berth's services from the configuration and wires them into CRI handlers: image
+// stores and puller, the runtime (sandboxes, containers, conmon, exit watcher), CNI. Recovery
+// runs before the daemon serves.
+import * as path from "node:path";
+import type { BerthConfig } from "./config/config.js";
+import type { CriHandlers } from "./cri/handlers.js";
+import { containerHandlers } from "./cri/containers.js";
+import { imageHandlers } from "./cri/images.js";
+import { podSandboxHandlers } from "./cri/pod-sandboxes.js";
+import { errorMessage } from "./errors.js";
+import { ContainerImages } from "./image/container-images.js";
+import { ContentStore } from "./image/content-store.js";
+import { ImageStore } from "./image/image-store.js";
+import { Puller } from "./image/puller.js";
+import { RegistryClient } from "./image/registry/index.js";
+import { SnapshotStore } from "./image/snapshots.js";
+import type { Logger } from "./log.js";
+import type { BerthMetrics } from "./metrics/berth-metrics.js";
+import { cgroupDir } from "./metrics/cgroup/detect-setup.js";
+import { ociCgroupsPathToCgroupPath } from "./metrics/cgroup/cgroup-paths.js";
+import { CniRunner } from "./network/cni-runner.js";
+import { writeDefaultConflist } from "./network/default-conflist.js";
+import { ContainerService } from "./runtime/container/container-service.js";
+import { ExitWaiters } from "./runtime/exit-waiters.js";
+import type { HandlerRegistry } from "./runtime/handler-registry.js";
+import { type HostFacts, readHostFacts } from "./runtime/host-facts.js";
+import { ProcessConmonLauncher } from "./runtime/oci/conmon-launcher.js";
+import { ExitWatcher } from "./runtime/oci/exit-watcher.js";
+import { RuntimePaths } from "./runtime/paths.js";
+import { loadRecords, reconcileContainers, removeOrphans } from "./runtime/recovery.js";
+import type { ContainerRecord, SandboxRecord } from "./runtime/records.js";
+import { type RuntimeContext, ociRuntimeFactory } from "./runtime/runtime-context.js";
+import type { RuntimeConfigStore } from "./runtime/runtime-config-store.js";
+import { SandboxService } from "./runtime/sandbox/sandbox-service.js";
+import { NameRegistry } from "./runtime/store/name-registry.js";
+import { RecordStore } from "./runtime/store/record-store.js";
+import type { CommandRunner } from "./util/command.js";
+
+export interface Assembled {
+  handlers: CriHandlers;
+  ctx: RuntimeContext;
+  host: HostFacts;
+  cni: CniRunner;
+  close(): Promise<void>;
+}
+
+export interface AssembleDeps {
+  config: BerthConfig;
+  log: Logger;
+  runner: CommandRunner;
+  metrics: BerthMetrics;
+  runtimeHandlers: HandlerRegistry;
+  runtimeConfig: RuntimeConfigStore;
+}
+
+/** Writes berth's default network when enabled and no other config exists. */
+async function ensureDefaultNetwork(deps: AssembleDeps, paths: RuntimePaths): Promise<void> {
+  const { config, log } = deps;
+  if (!config.cni.default_network) return;
+  const podCidr = deps.runtimeConfig.podCidr;
+  const res = await writeDefaultConflist(config.cni.default_conf_dir, {
+    bridge: config.cni.bridge,
+    subnet: config.cni.subnet,
+    ...(podCidr !== "" ? { podCidr } : {}),
+    ipamDataDir: paths.cniIpam,
+  });
+  if (res.written) log.info({ file: res.file }, "wrote berth's default CNI network");
+}
+
+export async function assemble(deps: AssembleDeps): Promise<Assembled> {
+  const { config, log, runner, metrics } = deps;
+  const paths = new RuntimePaths(config.root, config.state);
+  const host = await readHostFacts();
+
+  const content = await ContentStore.open(config.root);
+  const snapshots = await SnapshotStore.open({ root: config.root, runner, logger: log });
+  const images = new ImageStore(path.join(config.root, "images"), content, snapshots, log);
+  await images.load();
+  const client = new RegistryClient({
+    registries: config.registries,
+    progressTimeoutMs: config.pull_progress_timeout_seconds * 1000,
+    logger: log,
+  });
+  const puller = new Puller({
+    client,
+    content,
+    snapshots,
+    images,
+    metrics,
+    log,
+    runner,
+    maxConcurrentDownloads: config.max_concurrent_downloads,
+  });
+
+  await ensureDefaultNetwork(deps, paths);
+  deps.runtimeConfig.onPodCidrChange(() => {
+    ensureDefaultNetwork(deps, paths).catch((err: unknown) =>
+      log.error({ err: errorMessage(err) }, "cannot rewrite the default CNI network"),
+    );
+  });
+  const cni = new CniRunner({
+    runner,
+    logger: log,
+    confDirs: config.cni.default_network
+      ? [config.cni.conf_dir, config.cni.default_conf_dir]
+      : [config.cni.conf_dir],
+    pluginDirs: config.cni.plugin_dirs,
+    cacheDir: paths.cniResults,
+    observe: (op, seconds, error) => {
+      metrics.cniDuration.observe({ operation: op }, seconds);
+      if (error !== undefined) metrics.cniErrors.inc({ operation: op });
+    },
+  });
+
+  const ctx: RuntimeContext = {
+    config,
+    log,
+    runner,
+    metrics,
+    paths,
+    handlers: deps.runtimeHandlers,
+    sandboxes: new RecordStore<SandboxRecord>(paths.sandboxRecords, "pod sandbox"),
+    containers: new RecordStore<ContainerRecord>(paths.containerRecords, "container"),
+    sandboxNames: new NameRegistry("pod sandbox"),
+    containerNames: new NameRegistry("container"),
+    launcher: new ProcessConmonLauncher(),
+    cni,
+    images: new ContainerImages(images, snapshots),
+    exits: new ExitWaiters(),
+    oomScoreAdjMin: host.oomScoreAdjMin,
+    allCapabilities: host.allCapabilities,
+    hostFeatures: host.features,
+    ociRuntime: ociRuntimeFactory(deps.runtimeHandlers, runner, config, paths.tmp),
+  };
+  const memoryCgroupDir = (cgroupsPath: string) => {
+    try {
+      return cgroupDir(
+        host.cgroups,
+        "memory",
+        ociCgroupsPathToCgroupPath(cgroupsPath, config.cgroup_driver),
+      );
+    } catch {
+      return undefined;
+    }
+  };
+  const sandboxes = new SandboxService(ctx);
+  const containers = new ContainerService(ctx, memoryCgroupDir);
+
+  await loadRecords(ctx);
+  const recording = new Set<Promise<void>>();
+  const watcher = new ExitWatcher(
+    paths.exitDir,
+    (e) => {
+      ctx.exits.notify(e);
+      const p = containers
+        .onExit(e)
+        .catch((err: unknown) => {
+          log.error({ container_id: e.id, err: errorMessage(err) }, "cannot record exit");
+        })
+        .finally(() => recording.delete(p));
+      recording.add(p);
+    },
+    { logger: log },
+  );
+  await watcher.start();
+  // Exits conmon wrote while berthd was down are recorded before anything else is judged.
+  await Promise.all([...recording]);
+  await reconcileContainers(ctx);
+  await removeOrphans(ctx);
+
+  const podDeps = { ctx, sandboxes, containers };
+  return {
+    handlers: {
+      ...podSandboxHandlers(podDeps),
+      ...containerHandlers(podDeps),
+      ...imageHandlers({
+        images,
+        puller,
+        content,
+        snapshots,
+        runtime: ctx,
+        imageFsDir: config.root,
+      }),
+    },
+    ctx,
+    host,
+    cni,
+    close: async () => {
+      watcher.close();
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// CreateContainer, StartContainer, StopContainer, RemoveContainer, ContainerStatus,
+// ListContainers, StreamContainers, ExecSync, UpdateContainerResources, ReopenContainerLog.
+import { FailedPreconditionError, InvalidArgumentError } from "../errors.js";
+import {
+  createContainerInSandbox,
+  validateContainerConfig,
+} from "../runtime/container/container-create.js";
+import type { CriHandlers } from "./handlers.js";
+import type { PodDeps } from "./pod-sandboxes.js";
+import { chunks, containerMatches, containerStatusView, containerView } from "./runtime-views.js";
+
+function seconds(value: string, field: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new InvalidArgumentError(field, `"${value}" is not a number of seconds`);
+  return n;
+}
+
+export function containerHandlers(deps: PodDeps): CriHandlers {
+  const { ctx, sandboxes, containers } = deps;
+  const list = (filter: Parameters<typeof containerMatches>[1]) => {
+    const out = [];
+    for (const rec of ctx.containers.peek())
+      if (containerMatches(rec, filter)) out.push(containerView(rec));
+    return out;
+  };
+
+  return {
+    CreateContainer: async (req) => {
+      const sandbox = ctx.sandboxes.resolve(req.pod_sandbox_id);
+      if (!sandboxes.isReady(sandbox)) {
+        throw new FailedPreconditionError(`pod sandbox ${sandbox.id} is not ready`);
+      }
+      const cfg = validateContainerConfig(req.config);
+      const rec = await createContainerInSandbox(
+        ctx,
+        sandbox,
+        cfg,
+        (parent, id) => sandboxes.cgroupsPath(parent, id),
+        (target) => containers.runningPid(target),
+      );
+      return { container_id: rec.id };
+    },
+
+    StartContainer: async (req) => {
+      await containers.start(req.container_id);
+      return {};
+    },
+
+    StopContainer: async (req) => {
+      await containers.stop(req.container_id, seconds(req.timeout, "timeout"));
+      return {};
+    },
+
+    RemoveContainer: async (req) => {
+      await containers.remove(req.container_id);
+      return {};
+    },
+
+    ContainerStatus: async (req) => {
+      const rec = ctx.containers.resolve(req.container_id);
+      const info: Record<string, string> = {};
+      if (req.verbose) {
+        info.info = JSON.stringify({
+          pid: rec.pid,
+          sandboxID: rec.sandboxId,
+          runtimeHandler: rec.runtimeHandler,
+          cgroupPath: rec.cgroupPath,
+          bundle: ctx.paths.containerBundle(rec.id),
+          config: rec.config,
+        });
+      }
+      return { status: containerStatusView(rec), info };
+    },
+
+    ListContainers: async (req) => ({ containers: list(req.filter) }),
+
+    StreamContainers: async function* (req) {
+      for (const part of chunks(list(req.filter))) yield { containers: part };
+    },
+
+    ExecSync: async (req) => {
+      const res = await containers.execSync(
+        req.container_id,
+        req.cmd,
+        seconds(req.timeout, "timeout"),
+      );
+      return { stdout: res.stdout, stderr: res.stderr, exit_code: res.exitCode };
+    },
+
+    UpdateContainerResources: async (req) => {
+      await containers.updateResources(req.container_id, req.linux);
+      return {};
+    },
+
+    ReopenContainerLog: async (req) => {
+      await containers.reopenLog(req.container_id);
+      return {};
+    },
+  };
+}

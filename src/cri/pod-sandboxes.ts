@@ -1,0 +1,93 @@
+// RunPodSandbox, StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox,
+// StreamPodSandboxes, UpdatePodSandboxResources.
+import type { ContainerService } from "../runtime/container/container-service.js";
+import type { RuntimeContext } from "../runtime/runtime-context.js";
+import { sandboxState } from "../runtime/records.js";
+import { processAlive } from "../runtime/oci/conmon.js";
+import type { SandboxService } from "../runtime/sandbox/sandbox-service.js";
+import { nowNs } from "../util/time.js";
+import type { CriHandlers } from "./handlers.js";
+import {
+  chunks,
+  containerStatusView,
+  sandboxMatches,
+  sandboxStatusView,
+  sandboxView,
+} from "./runtime-views.js";
+
+export interface PodDeps {
+  ctx: RuntimeContext;
+  sandboxes: SandboxService;
+  containers: ContainerService;
+}
+
+export function podSandboxHandlers(deps: PodDeps): CriHandlers {
+  const { ctx, sandboxes, containers } = deps;
+  const stateOf = (rec: Parameters<typeof sandboxState>[0] & { infraPid: number }) =>
+    sandboxState(rec, rec.infraPid > 0 && processAlive(rec.infraPid));
+  const stopContainers = async (sandboxId: string) => {
+    await Promise.all(containers.idsInSandbox(sandboxId).map((id) => containers.stop(id, 0)));
+  };
+  const removeContainers = async (sandboxId: string) => {
+    await Promise.all(containers.idsInSandbox(sandboxId).map((id) => containers.remove(id)));
+  };
+  const list = (filter: Parameters<typeof sandboxMatches>[2]) =>
+    ctx.sandboxes
+      .list()
+      .map((rec) => ({ rec, state: stateOf(rec) }))
+      .filter(({ rec, state }) => sandboxMatches(rec, state, filter))
+      .map(({ rec, state }) => sandboxView(rec, state));
+
+  return {
+    RunPodSandbox: async (req) => ({
+      pod_sandbox_id: await sandboxes.run(req.config, req.runtime_handler),
+    }),
+
+    StopPodSandbox: async (req) => {
+      await sandboxes.stop(req.pod_sandbox_id, stopContainers);
+      return {};
+    },
+
+    RemovePodSandbox: async (req) => {
+      await sandboxes.remove(req.pod_sandbox_id, stopContainers, removeContainers);
+      return {};
+    },
+
+    PodSandboxStatus: async (req) => {
+      const rec = ctx.sandboxes.resolve(req.pod_sandbox_id);
+      const state = stateOf(rec);
+      const info: Record<string, string> = {};
+      if (req.verbose) {
+        info.info = JSON.stringify({
+          pid: rec.infraPid,
+          netnsPath: rec.netnsPath,
+          cgroupParent: rec.cgroupParent,
+          runtimeHandler: rec.runtimeHandler,
+          config: rec.config,
+        });
+      }
+      return {
+        status: sandboxStatusView(rec, state),
+        info,
+        containers_statuses: ctx.containers
+          .list()
+          .filter((c) => c.sandboxId === rec.id)
+          .map(containerStatusView),
+        timestamp: nowNs().toString(),
+      };
+    },
+
+    ListPodSandbox: async (req) => ({ items: list(req.filter) }),
+
+    StreamPodSandboxes: async function* (req) {
+      for (const part of chunks(list(req.filter))) yield { pod_sandboxes: part };
+    },
+
+    UpdatePodSandboxResources: async (req) => {
+      // The pod's resources live in kubelet's pod cgroup (cgroup_parent), which kubelet itself
+      // resizes; the runtime only records them, as containerd does.
+      ctx.sandboxes.resolve(req.pod_sandbox_id);
+      return {};
+    },
+  };
+}

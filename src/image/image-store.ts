@@ -1,0 +1,169 @@
+// Pulled images: one record per image id (the config digest, as containerd), with every tag and
+// repo digest that names it. Lookup by tag, digest reference, id, or id prefix. Removing an image
+// drops all its names; its snapshots and blobs go once no image and no container uses them.
+import { NotFoundError, errorMessage } from "../errors.js";
+import type { Logger } from "../log.js";
+import { RecordStore } from "../runtime/store/record-store.js";
+import type { ContentStore } from "./content-store.js";
+import { formatReference, parseReference, referenceName } from "./reference.js";
+import type { ImageConfig } from "./registry/manifest.js";
+import type { SnapshotStore } from "./snapshots.js";
+
+export interface ImageLayerRecord {
+  digest: string;
+  size: number;
+  mediaType: string;
+  diffId: string;
+  chainId: string;
+}
+
+export interface ImageRecord {
+  version: 1;
+  /** `sha256:<config digest>`. */
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  /** Bytes of the image's content as pulled (config + layer blobs), decimal. */
+  size: string;
+  config: ImageConfig;
+  manifestDigest: string;
+  manifestMediaType: string;
+  layers: ImageLayerRecord[];
+  topChainId: string;
+  pulledAt: string;
+}
+
+const HEX_ID = /^[0-9a-f]{1,64}$/;
+
+export class ImageStore {
+  readonly records: RecordStore<ImageRecord>;
+
+  constructor(
+    dir: string,
+    private readonly content: ContentStore,
+    private readonly snapshots: SnapshotStore,
+    private readonly log: Logger,
+  ) {
+    this.records = new RecordStore<ImageRecord>(dir, "image");
+  }
+
+  async load(): Promise<void> {
+    await this.records.load(this.log, (raw) => {
+      const r = raw as Partial<ImageRecord>;
+      return r.version === 1 && typeof r.id === "string" ? (r as ImageRecord) : undefined;
+    });
+  }
+
+  list(): ImageRecord[] {
+    return this.records.list();
+  }
+
+  /** The image a name, digest reference, id or unique id prefix names; undefined if none. */
+  find(image: string): ImageRecord | undefined {
+    if (image === "") return undefined;
+    const bare = image.startsWith("sha256:") ? image.slice(7) : image;
+    if (HEX_ID.test(bare)) {
+      const exact = this.records.get(`sha256:${bare}`);
+      if (exact) return exact;
+      if (bare.length >= 12 || image.startsWith("sha256:")) {
+        const byPrefix = this.list().filter((r) => r.id.slice(7).startsWith(bare));
+        if (byPrefix.length === 1) return byPrefix[0];
+      }
+    }
+    let full: string;
+    try {
+      const ref = parseReference(image);
+      full =
+        ref.digest !== undefined ? `${referenceName(ref)}@${ref.digest}` : formatReference(ref);
+    } catch {
+      return undefined;
+    }
+    for (const r of this.records.peek()) {
+      if (r.repoTags.includes(full) || r.repoDigests.includes(full)) return structuredClone(r);
+    }
+    return undefined;
+  }
+
+  resolve(image: string): ImageRecord {
+    const r = this.find(image);
+    if (!r) throw new NotFoundError(`image "${image}" not found`);
+    return r;
+  }
+
+  /**
+   * Saves a pulled image: its names move to it from any other image that had them (a tag that
+   * now points elsewhere).
+   */
+  async add(rec: ImageRecord): Promise<ImageRecord> {
+    for (const other of this.records.list()) {
+      if (other.id === rec.id) continue;
+      const tags = other.repoTags.filter((t) => !rec.repoTags.includes(t));
+      if (tags.length !== other.repoTags.length) {
+        await this.records.update(other.id, (o) => {
+          o.repoTags = tags;
+        });
+      }
+    }
+    const existing = this.records.get(rec.id);
+    const merged: ImageRecord = existing
+      ? {
+          ...rec,
+          repoTags: [...new Set([...existing.repoTags, ...rec.repoTags])],
+          repoDigests: [...new Set([...existing.repoDigests, ...rec.repoDigests])],
+        }
+      : rec;
+    await this.records.put(merged);
+    return merged;
+  }
+
+  /** Removes an image and every name of it; idempotent. */
+  async remove(image: string, inUseChainIds: ReadonlySet<string>): Promise<void> {
+    const rec = this.find(image);
+    if (!rec) return;
+    await this.records.delete(rec.id);
+    await this.collectGarbage(inUseChainIds);
+  }
+
+  /**
+   * Frees snapshots no image or container uses (top-down, as a snapshot cannot go before its
+   * children) and blobs no image references.
+   */
+  async collectGarbage(inUseChainIds: ReadonlySet<string>): Promise<void> {
+    const keepChains = new Set<string>();
+    const keepBlobs = new Set<string>();
+    const markChain = (top: string) => {
+      for (
+        let c: string | null = top;
+        c !== null && !keepChains.has(c);
+        c = this.snapshots.get(c)?.parent ?? null
+      ) {
+        keepChains.add(c);
+      }
+    };
+    for (const r of this.records.peek()) {
+      markChain(r.topChainId);
+      keepBlobs.add(r.config ? r.id : "");
+      keepBlobs.add(r.manifestDigest);
+      for (const l of r.layers) keepBlobs.add(l.digest);
+    }
+    for (const c of inUseChainIds) markChain(c);
+    const doomed = this.snapshots.list().filter((s) => !keepChains.has(s.chainId));
+    // Children before parents: a child's chain is longer, so sort by depth, deepest first.
+    const depth = (id: string): number => {
+      let n = 0;
+      for (let c: string | null = id; c !== null; c = this.snapshots.get(c)?.parent ?? null) n++;
+      return n;
+    };
+    doomed.sort((a, b) => depth(b.chainId) - depth(a.chainId));
+    for (const s of doomed) {
+      try {
+        await this.snapshots.remove(s.chainId);
+      } catch (err) {
+        this.log.warn({ chainId: s.chainId, err: errorMessage(err) }, "cannot remove snapshot");
+      }
+    }
+    for (const digest of await this.content.list()) {
+      if (!keepBlobs.has(digest)) await this.content.delete(digest);
+    }
+  }
+}

@@ -1,0 +1,235 @@
+// Creating a container: its rootfs (overlayfs over the image's snapshots with a writable layer of
+// its own), its OCI spec (built by the pure builders in ../spec from the image config and the CRI
+// configs), and its conmon, which leaves it CREATED.
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { FailedPreconditionError, InvalidArgumentError } from "../../errors.js";
+import type { ContainerConfig__Output } from "../../gen/runtime/v1/ContainerConfig.js";
+import { mountOverlay, unmount } from "../../image/overlay-mount.js";
+import { lexicalJoin } from "../../util/secure-join.js";
+import { nowNs } from "../../util/time.js";
+import { CleanupStack } from "../cleanup-stack.js";
+import { createContainer } from "../oci/conmon.js";
+import type { ContainerRecord, SandboxRecord } from "../records.js";
+import { containerFullName } from "../records.js";
+import type { RuntimeContext } from "../runtime-context.js";
+import { buildContainerSpec } from "../spec/container-spec.js";
+import type { SandboxInfo } from "../spec/context.js";
+import { mountDestinationsToResolve } from "../spec/mounts.js";
+import {
+  createImageVolumeDirs,
+  listHostDevices,
+  loadLocalhostSeccompProfiles,
+  localhostSeccompPath,
+  readImageUserFiles,
+  resolveDevices,
+  resolveMountDestinations,
+} from "../spec/prepare.js";
+import { newId } from "../store/id-index.js";
+
+const SC_FIELD = "config.linux.security_context";
+
+export function validateContainerConfig(
+  config: ContainerConfig__Output | null,
+): ContainerConfig__Output {
+  if (!config) throw new InvalidArgumentError("config", "a container config is required");
+  if (!config.metadata || config.metadata.name === "") {
+    throw new InvalidArgumentError("config.metadata.name", "must not be empty");
+  }
+  if (!config.image || config.image.image === "") {
+    throw new InvalidArgumentError("config.image.image", "must not be empty");
+  }
+  for (const [i, m] of config.mounts.entries()) {
+    if (!m.container_path.startsWith("/")) {
+      throw new InvalidArgumentError(`config.mounts[${i}].container_path`, "must be absolute");
+    }
+  }
+  return config;
+}
+
+/**
+ * The host path of the container's log: kubelet's log_directory joined with log_path, cleaned
+ * so it cannot leave the pod's log directory (CVE-2025-0750). "" when kubelet gave none.
+ */
+export function containerLogPath(sandbox: SandboxRecord, config: ContainerConfig__Output): string {
+  const dir = sandbox.config.log_directory;
+  if (config.log_path === "") return "";
+  if (dir === "") {
+    throw new InvalidArgumentError(
+      "config.log_path",
+      "set, but the pod sandbox has no log_directory",
+    );
+  }
+  return lexicalJoin(dir, config.log_path);
+}
+
+export function sandboxInfo(s: SandboxRecord): SandboxInfo {
+  return {
+    id: s.id,
+    pid: s.infraPid,
+    namespacePaths: s.netnsPath !== "" ? { net: s.netnsPath } : {},
+    hostname: s.config.hostname,
+    resolvConfPath: s.files.resolvConf,
+    hostsPath: s.files.hosts,
+    hostnamePath: s.files.hostname,
+    ...(s.config.linux?.security_context?.namespace_options?.ipc === "NODE"
+      ? {}
+      : { shmPath: s.files.shm }),
+    cgroupParent: s.cgroupParent,
+  };
+}
+
+export async function createContainerInSandbox(
+  ctx: RuntimeContext,
+  sandbox: SandboxRecord,
+  cfg: ContainerConfig__Output,
+  cgroupsPath: (parent: string, id: string) => string,
+  targetPid: (targetId: string) => number | undefined,
+): Promise<ContainerRecord> {
+  const image = await ctx.images.forContainer(cfg.image!.image);
+  const id = newId();
+  const name = containerFullName(cfg.metadata!.name, cfg.metadata!.attempt, sandbox.config);
+  ctx.containerNames.reserve(name, id);
+  const log = ctx.log.child({ container_id: id, container: name });
+  const undo = new CleanupStack(log);
+  undo.push("release name", async () => ctx.containerNames.release(name));
+  try {
+    const { paths, runner } = ctx;
+    const bundle = paths.containerBundle(id);
+    const rootfs = paths.containerRootfs(id);
+    const layer = paths.containerLayer(id);
+    await fs.mkdir(rootfs, { recursive: true, mode: 0o755 });
+    undo.push("remove bundle", () => fs.rm(paths.container(id), { recursive: true, force: true }));
+    await fs.mkdir(path.join(layer, "upper"), { recursive: true, mode: 0o755 });
+    await fs.mkdir(path.join(layer, "work"), { recursive: true, mode: 0o700 });
+    undo.push("remove layer", () => fs.rm(layer, { recursive: true, force: true }));
+    await mountOverlay({
+      lowerDirs: image.lowerDirs,
+      upperDir: path.join(layer, "upper"),
+      workDir: path.join(layer, "work"),
+      target: rootfs,
+      runner,
+    });
+    undo.push("unmount rootfs", () => unmount(rootfs, runner));
+
+    const sbInfo = sandboxInfo(sandbox);
+    const sc = cfg.linux?.security_context ?? null;
+    const seccompPaths = [localhostSeccompPath(sc, `${SC_FIELD}.seccomp`)].filter(
+      (p): p is string => p !== undefined,
+    );
+    const [mountDestinations, devices, userFiles, localhost] = await Promise.all([
+      resolveMountDestinations(rootfs, mountDestinationsToResolve(cfg, sbInfo)),
+      resolveDevices(cfg.devices),
+      readImageUserFiles(rootfs),
+      loadLocalhostSeccompProfiles(seccompPaths, `${SC_FIELD}.seccomp`),
+    ]);
+    await createImageVolumeDirs(
+      rootfs,
+      image.config,
+      cfg.mounts.map((m) => m.container_path),
+    );
+    const privileged = sc?.privileged ?? false;
+    let target: number | undefined;
+    if (sc?.namespace_options?.pid === "TARGET") {
+      target = targetPid(sc.namespace_options.target_id);
+      if (target === undefined) {
+        throw new FailedPreconditionError(
+          `target container ${sc.namespace_options.target_id} of the pid namespace is not running`,
+        );
+      }
+    }
+    const cgroupPath = cgroupsPath(sandbox.cgroupParent, id);
+    const { spec, warnings } = buildContainerSpec({
+      config: cfg,
+      sandboxConfig: sandbox.config,
+      image: image.config,
+      ctx: {
+        containerId: id,
+        rootfsPath: rootfs,
+        cgroupPath,
+        sandbox: sbInfo,
+        imageName: cfg.image!.image,
+        ...(target !== undefined ? { targetPid: target } : {}),
+        ...userFiles,
+        mountDestinations,
+        devices,
+        ...(privileged ? { hostDevices: await listHostDevices() } : {}),
+        seccomp: { localhost },
+        hostHas: ctx.hostFeatures,
+        oomScoreAdjMin: ctx.oomScoreAdjMin,
+        allCapabilities: ctx.allCapabilities,
+      },
+    });
+    for (const w of warnings) log.info({ warning: w }, "container spec");
+    await fs.writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
+
+    const logPath = containerLogPath(sandbox, cfg);
+    const conmonLog = logPath !== "" ? logPath : path.join(paths.container(id), "console.log");
+    await fs.mkdir(path.dirname(conmonLog), { recursive: true, mode: 0o755 });
+
+    const runtime = ctx.ociRuntime(sandbox.runtimeHandler);
+    const created = await createContainer(
+      runtime,
+      {
+        id,
+        name,
+        bundle,
+        logPath: conmonLog,
+        exitDir: paths.exitDir,
+        persistDir: paths.containerPersist(id),
+        socketDir: paths.socketDir,
+        terminal: cfg.tty,
+        stdin: cfg.stdin,
+        stdinOnce: cfg.stdin_once,
+      },
+      { conmonPath: ctx.config.conmon_path, launcher: ctx.launcher, logger: ctx.log },
+    );
+    undo.push("delete container", () => runtime.delete(id, true));
+
+    const rec: ContainerRecord = {
+      version: 1,
+      id,
+      sandboxId: sandbox.id,
+      name,
+      config: cfg,
+      imageName: cfg.image!.image,
+      imageId: image.id,
+      imageRef: image.ref,
+      topChainId: image.topChainId,
+      runtimeHandler: sandbox.runtimeHandler,
+      logPath,
+      createdAt: nowNs().toString(),
+      startedAt: "0",
+      finishedAt: "0",
+      exitCode: 0,
+      reason: "",
+      message: "",
+      pid: created.pid,
+      resources: cfg.linux?.resources ?? null,
+      cgroupPath,
+      startError: "",
+      stopSignal: stopSignalOf(cfg, image.config.StopSignal),
+    };
+    await ctx.containers.put(rec);
+    undo.commit();
+    log.info({ image: rec.imageName }, "container created");
+    return rec;
+  } catch (err) {
+    await undo.unwind();
+    throw err;
+  }
+}
+
+/** The signal StopContainer sends first: the config's, else the image's, else SIGTERM. */
+export function stopSignalOf(
+  cfg: ContainerConfig__Output,
+  imageSignal: string | undefined,
+): string {
+  if (cfg.stop_signal !== "SIGNAL_RUNTIME_DEFAULT") return cfg.stop_signal.replace(/^SIGNAL_/, "");
+  if (imageSignal && imageSignal !== "") {
+    const s = imageSignal.toUpperCase();
+    if (/^\d+$/.test(s)) return s;
+    return s.startsWith("SIG") ? s : `SIG${s}`;
+  }
+  return "SIGTERM";
+}

@@ -1,0 +1,99 @@
+// What berth keeps about each pod sandbox and container, persisted as versioned JSON
+// (src/runtime/store). The CRI state is derived from timestamps, never stored twice:
+// created → started → finished.
+import type { ContainerConfig__Output } from "../gen/runtime/v1/ContainerConfig.js";
+import type { LinuxContainerResources__Output } from "../gen/runtime/v1/LinuxContainerResources.js";
+import type { PodSandboxConfig__Output } from "../gen/runtime/v1/PodSandboxConfig.js";
+
+export type NsTime = string; // int64 nanoseconds since the epoch, decimal; "0" = not yet
+
+export interface SandboxRecord {
+  version: 1;
+  id: string;
+  /** `<name>_<namespace>_<uid>_<attempt>`: unique among sandboxes. */
+  name: string;
+  config: PodSandboxConfig__Output;
+  runtimeHandler: string;
+  createdAt: NsTime;
+  /** Set once StopPodSandbox has run (the sandbox is then NOTREADY for good). */
+  stoppedAt: NsTime;
+  /** Infra container (the process that holds the pod's namespaces). */
+  infraPid: number;
+  hostNetwork: boolean;
+  /** Bind-mounted network namespace file; "" for host network or after teardown. */
+  netnsPath: string;
+  /** Pod IPs, primary first. */
+  ips: string[];
+  /** Whether CNI ADD succeeded and DEL is still owed. */
+  networkAttached: boolean;
+  cgroupParent: string;
+  /** Per-sandbox files bind-mounted into its containers. */
+  files: { hostname: string; hosts: string; resolvConf: string; shm: string };
+}
+
+export interface ContainerRecord {
+  version: 1;
+  id: string;
+  sandboxId: string;
+  /** `<container>_<pod>_<namespace>_<uid>_<attempt>`: unique among containers. */
+  name: string;
+  config: ContainerConfig__Output;
+  /** The image as asked for (config.image.image) and its resolved id (sha256:...). */
+  imageName: string;
+  imageId: string;
+  imageRef: string;
+  /** Chain id of the image's top layer: keeps its snapshots alive while the container exists. */
+  topChainId: string;
+  runtimeHandler: string;
+  logPath: string;
+  createdAt: NsTime;
+  startedAt: NsTime;
+  finishedAt: NsTime;
+  exitCode: number;
+  reason: string;
+  message: string;
+  pid: number;
+  /** Resources as last applied (create or UpdateContainerResources). */
+  resources: LinuxContainerResources__Output | null;
+  cgroupPath: string;
+  /** Set when the container could not be started; it is then EXITED with this message. */
+  startError: string;
+  /** First signal of StopContainer (SIGTERM, SIGQUIT, ... or a number). */
+  stopSignal: string;
+}
+
+export type ContainerStateName =
+  "CONTAINER_CREATED" | "CONTAINER_RUNNING" | "CONTAINER_EXITED" | "CONTAINER_UNKNOWN";
+
+export function containerState(
+  c: Pick<ContainerRecord, "startedAt" | "finishedAt" | "startError">,
+): ContainerStateName {
+  if (c.finishedAt !== "0") return "CONTAINER_EXITED";
+  if (c.startError !== "") return "CONTAINER_EXITED";
+  if (c.startedAt !== "0") return "CONTAINER_RUNNING";
+  return "CONTAINER_CREATED";
+}
+
+export type SandboxStateName = "SANDBOX_READY" | "SANDBOX_NOTREADY";
+
+export function sandboxState(
+  s: Pick<SandboxRecord, "stoppedAt">,
+  infraRunning: boolean,
+): SandboxStateName {
+  return s.stoppedAt === "0" && infraRunning ? "SANDBOX_READY" : "SANDBOX_NOTREADY";
+}
+
+/** Container name as kubelet's naming scheme would make it unique. */
+export function containerFullName(
+  container: string,
+  attempt: number,
+  sandbox: PodSandboxConfig__Output,
+): string {
+  const m = sandbox.metadata;
+  return [container, m?.name ?? "", m?.namespace ?? "", m?.uid ?? "", String(attempt)].join("_");
+}
+
+export function sandboxFullName(config: PodSandboxConfig__Output): string {
+  const m = config.metadata;
+  return [m?.name ?? "", m?.namespace ?? "", m?.uid ?? "", String(m?.attempt ?? 0)].join("_");
+}

@@ -1,0 +1,108 @@
+// Startup recovery, before berthd serves (calls are answered UNAVAILABLE until it is done).
+// Assumptions: records on disk were written before memory changed, so they are never ahead of
+// reality by more than one step; conmon outlives berthd and writes each exit file even while
+// berthd is down; the kernel keeps netns bind mounts and overlay mounts across a berthd crash
+// (not across a reboot). So: load every record, reserve names, replay the exit files (the exit
+// watcher's first scan), then reconcile what is left with the OCI runtime's own view, and
+// remove directories no record owns (a crash in the middle of a create).
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { errorMessage } from "../errors.js";
+import { unmount } from "../image/overlay-mount.js";
+import { nowNs } from "../util/time.js";
+import { processAlive } from "./oci/conmon.js";
+import { type ContainerRecord, type SandboxRecord, containerState } from "./records.js";
+import type { RuntimeContext } from "./runtime-context.js";
+
+function upgradeSandbox(raw: unknown): SandboxRecord | undefined {
+  const r = raw as Partial<SandboxRecord>;
+  return r.version === 1 && typeof r.id === "string" ? (r as SandboxRecord) : undefined;
+}
+
+function upgradeContainer(raw: unknown): ContainerRecord | undefined {
+  const r = raw as Partial<ContainerRecord>;
+  return r.version === 1 && typeof r.id === "string" ? (r as ContainerRecord) : undefined;
+}
+
+export async function loadRecords(ctx: RuntimeContext): Promise<void> {
+  await ctx.sandboxes.load(ctx.log, upgradeSandbox);
+  await ctx.containers.load(ctx.log, upgradeContainer);
+  for (const s of ctx.sandboxes.list()) ctx.sandboxNames.reserve(s.name, s.id);
+  for (const c of ctx.containers.list()) ctx.containerNames.reserve(c.name, c.id);
+  ctx.log.info(
+    { sandboxes: ctx.sandboxes.size, containers: ctx.containers.size },
+    "records loaded",
+  );
+}
+
+/** After the exit files were replayed: containers still marked live must really be live. */
+export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
+  await Promise.all(
+    ctx.containers.list().map(async (c) => {
+      const state = containerState(c);
+      if (state === "CONTAINER_EXITED") return;
+      try {
+        const rt = await ctx.ociRuntime(c.runtimeHandler).state(c.id);
+        const gone =
+          !rt || rt.status === "stopped" || (state === "CONTAINER_RUNNING" && !processAlive(c.pid));
+        if (!gone) return;
+        ctx.log.warn(
+          { container_id: c.id, runtimeState: rt?.status ?? "absent" },
+          "container gone while berthd was down, with no exit recorded",
+        );
+        await ctx.containers.update(c.id, (r) => {
+          r.finishedAt = nowNs().toString();
+          r.exitCode = 255;
+          r.reason = "Unknown";
+          r.message = "the container ended while berthd was down and no exit status was recorded";
+        });
+      } catch (err) {
+        ctx.log.error({ container_id: c.id, err: errorMessage(err) }, "cannot reconcile container");
+      }
+    }),
+  );
+}
+
+/** Removes per-container and per-pod runtime dirs that no record owns. */
+export async function removeOrphans(ctx: RuntimeContext): Promise<void> {
+  const { paths, runner } = ctx;
+  const live = {
+    containers: new Set(ctx.containers.list().map((c) => c.id)),
+    pods: new Set(ctx.sandboxes.list().map((s) => s.id)),
+  };
+  const dirs: [string, Set<string>, (id: string) => Promise<void>][] = [
+    [
+      path.join(paths.state, "containers"),
+      live.containers,
+      async (id) => {
+        await unmount(paths.containerRootfs(id), runner);
+        await ctx
+          .ociRuntime(ctx.handlers.defaultName ?? "runc")
+          .delete(id, true)
+          .catch(() => undefined);
+        await fs.rm(paths.container(id), { recursive: true, force: true });
+        await fs.rm(paths.containerLayer(id), { recursive: true, force: true });
+      },
+    ],
+    [
+      path.join(paths.root, "overlay"),
+      live.containers,
+      (id) => fs.rm(paths.containerLayer(id), { recursive: true, force: true }),
+    ],
+  ];
+  for (const [dir, keep, clean] of dirs) {
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const id of names) {
+      if (keep.has(id)) continue;
+      ctx.log.warn({ id, dir }, "removing orphaned directory");
+      await clean(id).catch((err: unknown) =>
+        ctx.log.error({ id, err: errorMessage(err) }, "orphan cleanup failed"),
+      );
+    }
+  }
+}

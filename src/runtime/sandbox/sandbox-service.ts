@@ -1,0 +1,296 @@
+// Pod sandboxes: the namespaces, cgroup parent, network and shared files of a pod, held by an
+// infra process (catatonit) that the OCI runtime runs under conmon like any container.
+// Each operation reads: look up → check the state → act → save → answer.
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { FailedPreconditionError, InvalidArgumentError, errorMessage } from "../../errors.js";
+import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxConfig.js";
+import { createNetns, removeNetns } from "../../network/netns.js";
+import { toCniPortMappings } from "../../network/cni-exec.js";
+import { KeyedMutex } from "../../util/keyed-mutex.js";
+import { nowNs } from "../../util/time.js";
+import { CleanupStack } from "../cleanup-stack.js";
+import { removeCgroupPath } from "../oci/cgroup-dirs.js";
+import { createContainer, processAlive } from "../oci/conmon.js";
+import type { RuntimeContext } from "../runtime-context.js";
+import { type SandboxRecord, sandboxFullName, sandboxState } from "../records.js";
+import { buildSandboxSpec } from "../spec/sandbox-spec.js";
+import { newId } from "../store/id-index.js";
+import { mountShm, podFilePaths, unmountIfMounted, writePodFiles } from "./pod-files.js";
+import { hostsFile } from "./pod-files.js";
+import { os } from "./host.js";
+
+export class SandboxService {
+  private readonly locks = new KeyedMutex();
+
+  constructor(private readonly ctx: RuntimeContext) {}
+
+  /** The cgroup path of a sandbox's pod (cgroupfs form), whatever kubelet gave. */
+  static cgroupParent(config: PodSandboxConfig__Output, id: string): string {
+    const parent = config.linux?.cgroup_parent ?? "";
+    return parent !== "" ? parent : `/berth/${id}`;
+  }
+
+  /** The OCI cgroupsPath for a process of the pod (the infra or a container). */
+  cgroupsPath(parent: string, id: string): string {
+    if (this.ctx.config.cgroup_driver === "systemd") {
+      const slice = parent.endsWith(".slice") ? path.basename(parent) : "berth.slice";
+      return `${slice}:cri-berth:${id}`;
+    }
+    return `${parent.replace(/\/+$/, "")}/${id}`;
+  }
+
+  isReady(rec: SandboxRecord): boolean {
+    return sandboxState(rec, rec.infraPid > 0 && processAlive(rec.infraPid)) === "SANDBOX_READY";
+  }
+
+  async run(config: PodSandboxConfig__Output | null, runtimeHandler: string): Promise<string> {
+    const cfg = validateSandboxConfig(config);
+    const handler = this.ctx.handlers.resolve(runtimeHandler);
+    const id = newId();
+    const name = sandboxFullName(cfg);
+    this.ctx.sandboxNames.reserve(name, id);
+    const log = this.ctx.log.child({ pod_sandbox_id: id, pod: name });
+    const undo = new CleanupStack(log);
+    undo.push("release name", async () => this.ctx.sandboxNames.release(name));
+    try {
+      const rec = await this.locks.run(id, () => this.build(id, name, cfg, handler.name, undo));
+      undo.commit();
+      log.info({ ips: rec.ips, handler: handler.name }, "pod sandbox ready");
+      return id;
+    } catch (err) {
+      await undo.unwind();
+      throw err;
+    }
+  }
+
+  private async build(
+    id: string,
+    name: string,
+    cfg: PodSandboxConfig__Output,
+    handlerName: string,
+    undo: CleanupStack,
+  ): Promise<SandboxRecord> {
+    const { paths, runner } = this.ctx;
+    const nsOpts = cfg.linux?.security_context?.namespace_options ?? null;
+    const hostNetwork = nsOpts?.network === "NODE";
+    const hostIpc = nsOpts?.ipc === "NODE";
+    const podDir = paths.pod(id);
+    await fs.mkdir(podDir, { recursive: true, mode: 0o711 });
+    undo.push("remove pod dir", () => fs.rm(podDir, { recursive: true, force: true }));
+    const files = podFilePaths(podDir);
+    const hostname =
+      cfg.hostname !== "" ? cfg.hostname : hostNetwork ? os.hostname() : name.slice(0, 63);
+    await writePodFiles(files, { hostname, ips: [], dns: cfg.dns_config });
+    if (!hostIpc) {
+      await mountShm(files.shm, runner);
+      undo.push("unmount shm", () => unmountIfMounted(files.shm, runner));
+    }
+
+    let netnsPath = "";
+    let ips: string[] = [];
+    if (!hostNetwork) {
+      netnsPath = await createNetns(runner, paths.netnsDir, `berth-${id.slice(0, 16)}`);
+      undo.push("remove netns", () => removeNetns(runner, netnsPath));
+      const meta = cfg.metadata!;
+      const podReq = {
+        podName: meta.name,
+        namespace: meta.namespace,
+        uid: meta.uid,
+        sandboxId: id,
+        netnsPath,
+        capabilities: {
+          portMappings: toCniPortMappings(cfg.port_mappings),
+          ...(cfg.dns_config
+            ? {
+                dns: {
+                  servers: cfg.dns_config.servers,
+                  searches: cfg.dns_config.searches,
+                  options: cfg.dns_config.options,
+                },
+              }
+            : {}),
+        },
+      };
+      const net = await this.ctx.cni.setupPodNetwork(podReq);
+      undo.push("CNI DEL", () => this.ctx.cni.teardownPodNetwork(podReq));
+      ips = net.ips;
+      await fs.writeFile(files.hosts, hostsFile(hostname, ips));
+    }
+
+    const cgroupParent = SandboxService.cgroupParent(cfg, id);
+    const bundle = paths.podBundle(id);
+    const rootfs = path.join(bundle, "rootfs");
+    await fs.mkdir(rootfs, { recursive: true, mode: 0o755 });
+    const { spec, warnings } = buildSandboxSpec({
+      config: cfg,
+      ctx: {
+        sandboxId: id,
+        rootfsPath: rootfs,
+        cgroupPath: this.cgroupsPath(cgroupParent, id),
+        initPath: this.ctx.config.infra_init_path,
+        namespacePaths: netnsPath !== "" ? { net: netnsPath } : {},
+        hostname,
+        ...(hostIpc ? {} : { shmPath: files.shm }),
+        seccomp: { localhost: {} },
+        hostHas: this.ctx.hostFeatures,
+        oomScoreAdjMin: this.ctx.oomScoreAdjMin,
+        allCapabilities: this.ctx.allCapabilities,
+      },
+    });
+    for (const w of warnings) this.ctx.log.info({ pod_sandbox_id: id, warning: w }, "sandbox spec");
+    await fs.writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
+
+    const runtime = this.ctx.ociRuntime(handlerName);
+    const created = await createContainer(
+      runtime,
+      {
+        id,
+        name,
+        bundle,
+        logPath: path.join(podDir, "infra.log"),
+        exitDir: paths.exitDir,
+        persistDir: path.join(podDir, "userdata"),
+        socketDir: paths.socketDir,
+      },
+      {
+        conmonPath: this.ctx.config.conmon_path,
+        launcher: this.ctx.launcher,
+        logger: this.ctx.log,
+      },
+    );
+    undo.push("delete infra", async () => {
+      await runtime.delete(id, true);
+      await removeCgroupPath(this.cgroupsPath(cgroupParent, id), undefined, 1);
+    });
+    await runtime.start(id);
+
+    const rec: SandboxRecord = {
+      version: 1,
+      id,
+      name,
+      config: cfg,
+      runtimeHandler: handlerName,
+      createdAt: nowNs().toString(),
+      stoppedAt: "0",
+      infraPid: created.pid,
+      hostNetwork,
+      netnsPath,
+      ips,
+      networkAttached: !hostNetwork,
+      cgroupParent,
+      files,
+    };
+    await this.ctx.sandboxes.put(rec);
+    return rec;
+  }
+
+  /**
+   * Stops every container of the pod, the infra process, and releases the network. Safe to
+   * repeat, and for unknown ids.
+   */
+  async stop(
+    idOrPrefix: string,
+    stopContainers: (sandboxId: string) => Promise<void>,
+  ): Promise<void> {
+    const found = this.ctx.sandboxes.find(idOrPrefix);
+    if (!found) return;
+    await this.locks.run(found.id, async () => {
+      const rec = this.ctx.sandboxes.get(found.id);
+      if (!rec) return;
+      await stopContainers(rec.id);
+      await this.stopInfra(rec);
+      await this.releaseNetwork(rec);
+      await unmountIfMounted(rec.files.shm, this.ctx.runner);
+      if (rec.stoppedAt === "0") {
+        await this.ctx.sandboxes.update(rec.id, (r) => {
+          r.stoppedAt = nowNs().toString();
+        });
+      }
+    });
+  }
+
+  private async stopInfra(rec: SandboxRecord): Promise<void> {
+    const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
+    if (rec.infraPid > 0 && processAlive(rec.infraPid)) {
+      await runtime.kill(rec.id, "SIGKILL").catch((err: unknown) => {
+        this.ctx.log.debug({ err: errorMessage(err) }, "kill infra");
+      });
+      await this.ctx.exits.wait(rec.id, 10_000);
+    }
+  }
+
+  /** CNI DEL (idempotent, also after a restart or when the netns is gone), then the netns. */
+  private async releaseNetwork(rec: SandboxRecord): Promise<void> {
+    if (rec.hostNetwork) return;
+    if (rec.networkAttached) {
+      const m = rec.config.metadata!;
+      await this.ctx.cni.teardownPodNetwork({
+        podName: m.name,
+        namespace: m.namespace,
+        uid: m.uid,
+        sandboxId: rec.id,
+        netnsPath: rec.netnsPath,
+      });
+      await this.ctx.sandboxes.update(rec.id, (r) => {
+        r.networkAttached = false;
+      });
+    }
+    if (rec.netnsPath !== "") {
+      await removeNetns(this.ctx.runner, rec.netnsPath);
+    }
+  }
+
+  /** Removes a stopped (or stops then removes) sandbox; unknown ids succeed. */
+  async remove(
+    idOrPrefix: string,
+    stopContainers: (sandboxId: string) => Promise<void>,
+    removeContainers: (sandboxId: string) => Promise<void>,
+  ): Promise<void> {
+    const found = this.ctx.sandboxes.find(idOrPrefix);
+    if (!found) return;
+    await this.stop(found.id, stopContainers);
+    await this.locks.run(found.id, async () => {
+      const rec = this.ctx.sandboxes.get(found.id);
+      if (!rec) return;
+      await removeContainers(rec.id);
+      const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
+      await runtime.delete(rec.id, true);
+      await removeCgroupPath(this.cgroupsPath(rec.cgroupParent, rec.id), undefined, 1);
+      if (rec.cgroupParent === `/berth/${rec.id}`)
+        await removeCgroupPath(rec.cgroupParent, undefined, 1);
+      await unmountIfMounted(rec.files.shm, this.ctx.runner);
+      await fs.rm(this.ctx.paths.pod(rec.id), { recursive: true, force: true });
+      await fs.rm(path.join(this.ctx.paths.exitDir, rec.id), { force: true });
+      await this.ctx.sandboxes.delete(rec.id);
+      this.ctx.sandboxNames.release(rec.name);
+    });
+  }
+}
+
+/** Checks the fields berth relies on; INVALID_ARGUMENT naming the field otherwise. */
+export function validateSandboxConfig(
+  config: PodSandboxConfig__Output | null,
+): PodSandboxConfig__Output {
+  if (!config) throw new InvalidArgumentError("config", "a pod sandbox config is required");
+  const m = config.metadata;
+  if (!m) throw new InvalidArgumentError("config.metadata", "required");
+  for (const f of ["name", "namespace", "uid"] as const) {
+    if (m[f] === "") throw new InvalidArgumentError(`config.metadata.${f}`, "must not be empty");
+  }
+  if (m.name.includes("/") || m.namespace.includes("/")) {
+    throw new InvalidArgumentError("config.metadata", "name and namespace must not contain '/'");
+  }
+  if (config.hostname.length > 253) {
+    throw new InvalidArgumentError("config.hostname", "longer than 253 characters");
+  }
+  return config;
+}
+
+export function requireReady(rec: SandboxRecord, ready: boolean): void {
+  if (!ready) {
+    throw new FailedPreconditionError(
+      `pod sandbox ${rec.id} is not ready (stopped or its infra process exited)`,
+    );
+  }
+}
