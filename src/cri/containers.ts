@@ -1,6 +1,8 @@
 // CreateContainer, StartContainer, StopContainer, RemoveContainer, ContainerStatus,
 // ListContainers, StreamContainers, ExecSync, UpdateContainerResources, ReopenContainerLog.
-import { FailedPreconditionError, InvalidArgumentError } from "../errors.js";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { FailedPreconditionError, InvalidArgumentError, isErrno } from "../errors.js";
 import {
   createContainerInSandbox,
   validateContainerConfig,
@@ -8,6 +10,16 @@ import {
 import type { CriHandlers } from "./handlers.js";
 import type { PodDeps } from "./pod-sandboxes.js";
 import { chunks, containerMatches, containerStatusView, containerView } from "./runtime-views.js";
+
+/** The OCI spec the container was created with (as `crictl inspect` shows containerd's). */
+async function readRuntimeSpec(bundle: string): Promise<unknown> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(bundle, "config.json"), "utf8")) as unknown;
+  } catch (err) {
+    if (isErrno(err, "ENOENT")) return undefined;
+    throw err;
+  }
+}
 
 function seconds(value: string, field: string): number {
   const n = Number(value);
@@ -61,13 +73,16 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
       const rec = ctx.containers.resolve(req.container_id);
       const info: Record<string, string> = {};
       if (req.verbose) {
+        const bundle = ctx.paths.containerBundle(rec.id);
+        const runtimeSpec = await readRuntimeSpec(bundle);
         info.info = JSON.stringify({
           pid: rec.pid,
           sandboxID: rec.sandboxId,
           runtimeHandler: rec.runtimeHandler,
           cgroupPath: rec.cgroupPath,
-          bundle: ctx.paths.containerBundle(rec.id),
+          bundle,
           config: rec.config,
+          runtimeSpec,
         });
       }
       return { status: containerStatusView(rec), info };

@@ -84,9 +84,14 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
     },
 
     UpdatePodSandboxResources: async (req) => {
-      // The pod's resources live in kubelet's pod cgroup (cgroup_parent), which kubelet itself
-      // resizes; the runtime only records them, as containerd does.
-      ctx.sandboxes.resolve(req.pod_sandbox_id);
+      // kubelet resizes the pod cgroup (cgroup_parent) itself; the runtime records the new
+      // overhead and resources so its status and later decisions see them, as containerd does.
+      const rec = ctx.sandboxes.resolve(req.pod_sandbox_id);
+      await ctx.sandboxes.update(rec.id, (r) => {
+        if (!r.config.linux) return;
+        if (req.overhead) r.config.linux.overhead = req.overhead;
+        if (req.resources) r.config.linux.resources = req.resources;
+      });
       return {};
     },
   };

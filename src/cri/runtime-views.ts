@@ -91,6 +91,15 @@ export function containerStatusView(rec: ContainerRecord): ContainerStatus {
     mounts: rec.config.mounts,
     log_path: rec.logPath,
     resources: rec.resources ? { linux: rec.resources } : null,
+    user: rec.user
+      ? {
+          linux: {
+            uid: String(rec.user.uid),
+            gid: String(rec.user.gid),
+            supplemental_groups: rec.user.additionalGids.map(String),
+          },
+        }
+      : null,
     stop_signal: rec.config.stop_signal,
   };
 }

@@ -25,6 +25,10 @@ export class RuntimePaths {
   get netnsDir(): string {
     return path.join(this.state, "netns");
   }
+  /** Name of a pod's network namespace file in netnsDir. */
+  static netnsName(podId: string): string {
+    return `berth-${podId.slice(0, 16)}`;
+  }
   get exitDir(): string {
     return path.join(this.state, "exits");
   }

@@ -60,6 +60,8 @@ export interface ContainerRecord {
   startError: string;
   /** First signal of StopContainer (SIGTERM, SIGQUIT, ... or a number). */
   stopSignal: string;
+  /** The identity the process runs as, resolved at creation (ContainerStatus.user). */
+  user: { uid: number; gid: number; additionalGids: number[] };
 }
 
 export type ContainerStateName =

@@ -9,10 +9,13 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { errorMessage } from "../errors.js";
 import { unmount } from "../image/overlay-mount.js";
+import { removeNetns } from "../network/netns.js";
+import { unmountIfMounted } from "./sandbox/pod-files.js";
 import { nowNs } from "../util/time.js";
 import { processAlive } from "./oci/conmon.js";
 import { type ContainerRecord, type SandboxRecord, containerState } from "./records.js";
 import type { RuntimeContext } from "./runtime-context.js";
+import { RuntimePaths } from "./paths.js";
 
 function upgradeSandbox(raw: unknown): SandboxRecord | undefined {
   const r = raw as Partial<SandboxRecord>;
@@ -63,6 +66,28 @@ export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
   );
 }
 
+/** Undoes what a RunPodSandbox interrupted by a crash had made: infra, network, mounts. */
+async function removeOrphanPod(ctx: RuntimeContext, id: string): Promise<void> {
+  const { paths, runner } = ctx;
+  await ctx
+    .ociRuntime(ctx.handlers.defaultName ?? "runc")
+    .delete(id, true)
+    .catch(() => undefined);
+  const netns = path.join(paths.netnsDir, RuntimePaths.netnsName(id));
+  if ((await ctx.cni.attachedSandboxIds()).includes(id)) {
+    await ctx.cni.teardownPodNetwork({
+      podName: "",
+      namespace: "",
+      uid: "",
+      sandboxId: id,
+      netnsPath: netns,
+    });
+  }
+  await removeNetns(runner, netns);
+  await unmountIfMounted(path.join(paths.pod(id), "shm"), runner);
+  await fs.rm(paths.pod(id), { recursive: true, force: true });
+}
+
 /** Removes per-container and per-pod runtime dirs that no record owns. */
 export async function removeOrphans(ctx: RuntimeContext): Promise<void> {
   const { paths, runner } = ctx;
@@ -89,6 +114,7 @@ export async function removeOrphans(ctx: RuntimeContext): Promise<void> {
       live.containers,
       (id) => fs.rm(paths.containerLayer(id), { recursive: true, force: true }),
     ],
+    [path.join(paths.state, "pods"), live.pods, (id) => removeOrphanPod(ctx, id)],
   ];
   for (const [dir, keep, clean] of dirs) {
     let names: string[];

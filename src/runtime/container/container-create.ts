@@ -209,6 +209,11 @@ export async function createContainerInSandbox(
       cgroupPath,
       startError: "",
       stopSignal: stopSignalOf(cfg, image.config.StopSignal),
+      user: {
+        uid: spec.process.user.uid,
+        gid: spec.process.user.gid,
+        additionalGids: spec.process.user.additionalGids ?? [],
+      },
     };
     await ctx.containers.put(rec);
     undo.commit();

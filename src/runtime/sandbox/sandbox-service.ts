@@ -13,6 +13,7 @@ import { CleanupStack } from "../cleanup-stack.js";
 import { removeCgroupPath } from "../oci/cgroup-dirs.js";
 import { createContainer, processAlive } from "../oci/conmon.js";
 import type { RuntimeContext } from "../runtime-context.js";
+import { RuntimePaths } from "../paths.js";
 import { type SandboxRecord, sandboxFullName, sandboxState } from "../records.js";
 import { buildSandboxSpec } from "../spec/sandbox-spec.js";
 import { newId } from "../store/id-index.js";
@@ -90,7 +91,7 @@ export class SandboxService {
     let netnsPath = "";
     let ips: string[] = [];
     if (!hostNetwork) {
-      netnsPath = await createNetns(runner, paths.netnsDir, `berth-${id.slice(0, 16)}`);
+      netnsPath = await createNetns(runner, paths.netnsDir, RuntimePaths.netnsName(id));
       undo.push("remove netns", () => removeNetns(runner, netnsPath));
       const meta = cfg.metadata!;
       const podReq = {

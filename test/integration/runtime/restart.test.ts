@@ -3,7 +3,11 @@
 // stopped and removed — nothing lost, nothing leaked.
 import { execFileSync } from "node:child_process";
 import { promises as fs } from "node:fs";
+import * as path from "node:path";
 import { expect } from "chai";
+import { createNetns } from "../../../src/network/netns.js";
+import { RuntimePaths } from "../../../src/runtime/paths.js";
+import { ProcessRunner } from "../../../src/util/command.js";
 import { parseCriLog } from "../../../src/runtime/oci/cri-log.js";
 import {
   containerConfig,
@@ -127,5 +131,31 @@ describe("berthd restart (kill -9) keeps every pod and container", function () {
     expect(done.exit_code).to.equal(0);
     expect(done.reason).to.equal("Completed");
     await c.RemovePodSandbox({ pod_sandbox_id: podId });
+  });
+
+  it("removes what a RunPodSandbox cut short by a crash left behind (shm mount, netns)", async () => {
+    const id = "e".repeat(64);
+    const podDir = path.join(env.berthd.state, "pods", id);
+    const shm = path.join(podDir, "shm");
+    await fs.mkdir(shm, { recursive: true });
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "shm", shm]);
+    const runner = new ProcessRunner();
+    const netns = await createNetns(
+      runner,
+      path.join(env.berthd.state, "netns"),
+      RuntimePaths.netnsName(id),
+    );
+    await env.berthd.kill9();
+    await env.berthd.launch();
+    expect(mountsUnder(podDir)).to.deep.equal([]);
+    expect(mountsUnder(netns)).to.deep.equal([]);
+    await fs.access(podDir).then(
+      () => expect.fail("orphaned pod dir kept"),
+      () => undefined,
+    );
+    await fs.access(netns).then(
+      () => expect.fail("orphaned netns kept"),
+      () => undefined,
+    );
   });
 });
