@@ -4,6 +4,7 @@
 import { NotFoundError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import { RecordStore } from "../runtime/store/record-store.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
 import type { ContentStore } from "./content-store.js";
 import { formatReference, parseReference, referenceName } from "./reference.js";
 import type { ImageConfig } from "./registry/manifest.js";
@@ -37,6 +38,13 @@ const HEX_ID = /^[0-9a-f]{1,64}$/;
 
 export class ImageStore {
   readonly records: RecordStore<ImageRecord>;
+  /**
+   * add and remove read records, then write them: one at a time, or two pulls of one image
+   * (by tag and by digest) finishing together would each save their own names over the other's.
+   */
+  private readonly changes = new KeyedMutex();
+  /** Snapshots and blobs of pulls in progress: not yet named by any record, yet not garbage. */
+  private readonly leases = new Set<{ chains: readonly string[]; blobs: readonly string[] }>();
 
   constructor(
     dir: string,
@@ -94,7 +102,11 @@ export class ImageStore {
    * Saves a pulled image: its names move to it from any other image that had them (a tag that
    * now points elsewhere).
    */
-  async add(rec: ImageRecord): Promise<ImageRecord> {
+  add(rec: ImageRecord): Promise<ImageRecord> {
+    return this.changes.run("images", () => this.addNow(rec));
+  }
+
+  private async addNow(rec: ImageRecord): Promise<ImageRecord> {
     for (const other of this.records.list()) {
       if (other.id === rec.id) continue;
       const tags = other.repoTags.filter((t) => !rec.repoTags.includes(t));
@@ -117,11 +129,26 @@ export class ImageStore {
   }
 
   /** Removes an image and every name of it; idempotent. */
-  async remove(image: string, inUseChainIds: ReadonlySet<string>): Promise<void> {
-    const rec = this.find(image);
-    if (!rec) return;
-    await this.records.delete(rec.id);
-    await this.collectGarbage(inUseChainIds);
+  remove(image: string, inUseChainIds: ReadonlySet<string>): Promise<void> {
+    return this.changes.run("images", async () => {
+      const rec = this.find(image);
+      if (!rec) return;
+      await this.records.delete(rec.id);
+      await this.collectGarbage(inUseChainIds);
+    });
+  }
+
+  /**
+   * Keeps a pull's snapshots (its whole chain, reused ones too) and blobs from garbage collection
+   * until the returned function is called, so that removing another image that shares them while
+   * the pull runs does not delete them under it.
+   */
+  lease(chains: readonly string[], blobs: readonly string[]): () => void {
+    const l = { chains: [...chains], blobs: [...blobs] };
+    this.leases.add(l);
+    return () => {
+      this.leases.delete(l);
+    };
   }
 
   /**
@@ -147,6 +174,10 @@ export class ImageStore {
       for (const l of r.layers) keepBlobs.add(l.digest);
     }
     for (const c of inUseChainIds) markChain(c);
+    for (const l of this.leases) {
+      for (const c of l.chains) markChain(c);
+      for (const b of l.blobs) keepBlobs.add(b);
+    }
     const doomed = this.snapshots.list().filter((s) => !keepChains.has(s.chainId));
     // Children before parents: a child's chain is longer, so sort by depth, deepest first.
     const depth = (id: string): number => {

@@ -40,6 +40,11 @@ function progressLogger(log: Logger, digest: string, total: number) {
   };
 }
 
+/**
+ * Runs `fn` on every item, at most `limit` at a time. After a failure no new item starts, and the
+ * first error is thrown only once the running ones have settled: a failed pull must not leave
+ * downloads still writing into the content store behind it.
+ */
 async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -47,13 +52,19 @@ async function mapLimit<T, R>(
 ): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
+  let failure: { err: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) {
+    while (failure === undefined && next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!, i);
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (err) {
+        failure ??= { err };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.err;
   return out;
 }
 
@@ -78,6 +89,7 @@ export class Puller {
     const ref = parseReference(image);
     const log = this.deps.log.child({ image: formatReference(ref) });
     const started = Date.now();
+    let release: (() => void) | undefined;
     try {
       const fetched = await fetchImage(client, ref, credentials ? { credentials } : {});
       const diffIds = fetched.config.value.rootfs.diff_ids;
@@ -87,6 +99,11 @@ export class Puller {
         );
       }
       const chains = chainIds(diffIds);
+      release = images.lease(chains, [
+        fetched.config.digest,
+        fetched.manifest.digest,
+        ...fetched.layers.map((l) => l.digest),
+      ]);
       log.info({ id: fetched.config.digest, layers: fetched.layers.length }, "pulling image");
 
       const blobs = await mapLimit(
@@ -154,6 +171,8 @@ export class Puller {
       metrics.imagePulls.inc({ result: "failure" });
       log.warn({ err: errorMessage(err) }, "pull failed");
       throw err;
+    } finally {
+      release?.();
     }
   }
 }

@@ -1,0 +1,134 @@
+// Benchmark (not a test): PullImage of a ~100 MB, 4-layer gzip image (half incompressible, half
+// compressible text; big and small files) from a local registry into a real berthd, median of 3
+// runs with the image removed in between. Baseline in the same run: plain HTTP GETs of the same
+// blobs through the same registry endpoint, as many at a time as berthd downloads.
+//   npx tsc -p tsconfig.json && node dist/bench/image-pull.bench.js   (as root)
+import { randomBytes } from "node:crypto";
+import { Berthd } from "../test/support/berthd.js";
+import { buildImage, type BuiltImage } from "../test/support/registry/image-builder.js";
+import { startRegistry, type TestRegistry } from "../test/support/registry/registry-server.js";
+import { dir, file, type TarEntry } from "../test/support/registry/tar.js";
+import { median, timed } from "./stats.js";
+
+const RUNS = 3;
+const MB = 1024 * 1024;
+/** berthd's default max_concurrent_downloads. */
+const DOWNLOADS_AT_ONCE = 3;
+const REPO = "bench/pull";
+
+/** Text that gzip shrinks several times but not to nothing. */
+function compressible(bytes: number, seed: number): Buffer {
+  const words = ["alpha", "berth", "cri", "layer", "overlay", "pod", "registry", "snapshot"];
+  const noise = randomBytes(Math.ceil(bytes / 16)).toString("hex");
+  const parts: string[] = [];
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    const line = `${seed}:${i} ${words[(i * 7 + seed) % words.length]}=${(i * 7919) % 100003} ${noise.slice((i * 6) % (noise.length - 6), ((i * 6) % (noise.length - 6)) + 6)}\n`;
+    parts.push(line);
+    size += line.length;
+  }
+  return Buffer.from(parts.join("")).subarray(0, bytes);
+}
+
+function files(name: string, count: number, each: number, random: boolean): TarEntry[] {
+  const out: TarEntry[] = [dir(name)];
+  for (let i = 0; i < count; i++) {
+    out.push(file(`${name}/f${i}`, random ? randomBytes(each) : compressible(each, i), 0o644));
+  }
+  return out;
+}
+
+async function benchImage(): Promise<{ image: BuiltImage; unpacked: number }> {
+  const layers: TarEntry[][] = [
+    files("big-random", 30, 1 * MB, true),
+    files("big-text", 10, 2 * MB, false),
+    files("small-random", 100, MB / 4, true),
+    files("small-text", 500, 50 * 1024, false),
+  ];
+  const unpacked = layers
+    .flat()
+    .reduce((n, e) => n + (e.content === undefined ? 0 : Buffer.byteLength(e.content)), 0);
+  const image = await buildImage({
+    layers: layers.map((entries) => ({ entries, compression: "gzip" as const })),
+    config: { Cmd: ["/bin/true"] },
+  });
+  return { image, unpacked };
+}
+
+/** GETs every blob of the image through the registry endpoint, discarding the bytes. */
+async function rawDownload(reg: TestRegistry, image: BuiltImage): Promise<number> {
+  const blobs = [image.config, ...image.layers];
+  let next = 0;
+  let total = 0;
+  const worker = async (): Promise<void> => {
+    while (next < blobs.length) {
+      const b = blobs[next++]!;
+      const res = await fetch(`${reg.url}/v2/${REPO}/blobs/${b.digest}`);
+      if (!res.ok || !res.body) throw new Error(`GET ${b.digest}: HTTP ${res.status}`);
+      for await (const chunk of res.body) total += (chunk as Uint8Array).length;
+    }
+  };
+  await Promise.all(Array.from({ length: DOWNLOADS_AT_ONCE }, worker));
+  return total;
+}
+
+function mbps(bytes: number, ms: number): string {
+  return `${(bytes / MB / (ms / 1000)).toFixed(1)} MB/s`;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log("image-pull: skipped, needs root (berthd unpacks as root)");
+    return;
+  }
+  const built = await timed(benchImage);
+  const { image, unpacked } = built.value;
+  const compressed = image.layers.reduce((n, l) => n + l.size, 0) + image.config.size;
+  const reg = await startRegistry();
+  let berthd: Berthd | undefined;
+  try {
+    const push = await timed(() => reg.pusher.pushImage(REPO, image, "1"));
+    console.log(
+      `(setup: image built in ${(built.ms / 1000).toFixed(1)} s, pushed in ${(push.ms / 1000).toFixed(1)} s)`,
+    );
+    berthd = await Berthd.start({ logLevel: "warn", metrics: false });
+    const c = berthd.client.call;
+    const name = `${reg.host}/${REPO}:1`;
+    const pulls: number[] = [];
+    const raws: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const raw = await timed(() => rawDownload(reg, image));
+      if (raw.value !== compressed) throw new Error(`raw GETs read ${raw.value} of ${compressed}`);
+      raws.push(raw.ms);
+      const pull = await timed(() => c.PullImage({ image: { image: name } }));
+      if (pull.value.image_ref !== image.config.digest) throw new Error("pulled the wrong image");
+      pulls.push(pull.ms);
+      await c.RemoveImage({ image: { image: name } });
+      if ((await c.ListImages({})).images.length !== 0) throw new Error("image not removed");
+    }
+    const pull = median(pulls);
+    const raw = median(raws);
+    console.log(
+      `image: ${image.layers.length} gzip layers, ${(compressed / MB).toFixed(1)} MB compressed, ` +
+        `${(unpacked / MB).toFixed(1)} MB unpacked`,
+    );
+    console.log(
+      `PullImage (download, verify, unpack): median ${(pull / 1000).toFixed(2)} s of ${RUNS} ` +
+        `[${pulls.map((p) => (p / 1000).toFixed(2)).join(", ")}], ` +
+        `${mbps(compressed, pull)} compressed, ${mbps(unpacked, pull)} unpacked`,
+    );
+    console.log(
+      `baseline, raw HTTP GET of the blobs (${DOWNLOADS_AT_ONCE} at a time): median ` +
+        `${(raw / 1000).toFixed(2)} s, ${mbps(compressed, raw)}`,
+    );
+    console.log(`ratio PullImage / raw download: ${(pull / raw).toFixed(1)}x`);
+  } finally {
+    await berthd?.cleanup();
+    await reg.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
