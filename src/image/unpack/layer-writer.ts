@@ -145,10 +145,23 @@ export class LayerWriter {
     const fh = await fs.open(p, flags, 0o600);
     this.inodes++;
     try {
+      // tar-stream hands out small chunks; one write per MiB instead of per chunk.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
       for await (const chunk of content) {
         const buf = chunk as Buffer;
-        await writeAll(fh, buf);
-        this.size += BigInt(buf.length);
+        pending.push(buf);
+        pendingBytes += buf.length;
+        if (pendingBytes >= WRITE_BATCH_BYTES) {
+          await writeAll(fh, Buffer.concat(pending, pendingBytes));
+          this.size += BigInt(pendingBytes);
+          pending = [];
+          pendingBytes = 0;
+        }
+      }
+      if (pendingBytes > 0) {
+        await writeAll(fh, Buffer.concat(pending, pendingBytes));
+        this.size += BigInt(pendingBytes);
       }
       if (this.opts.privileged) await fh.chown(meta.uid, meta.gid);
       await fh.chmod(meta.mode);
@@ -304,6 +317,8 @@ function paxTime(v: string | undefined): Date | undefined {
   if (v === undefined || !/^-?\d+(\.\d+)?$/.test(v)) return undefined;
   return new Date(Number(v) * 1000);
 }
+
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
   let off = 0;
