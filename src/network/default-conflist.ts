@@ -95,6 +95,9 @@ export function buildDefaultConflist(opts: DefaultConflistOptions): NetworkConfi
         type: "bridge",
         bridge: opts.bridge,
         isGateway: true,
+        // A new pod CIDR from kubelet moves the bridge's gateway address instead of failing
+        // every later ADD on a bridge that kept the old one.
+        forceAddress: true,
         ipMasq: true,
         hairpinMode: true,
         ipam,

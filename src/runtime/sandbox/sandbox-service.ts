@@ -214,10 +214,12 @@ export class SandboxService {
   private async stopInfra(rec: SandboxRecord): Promise<void> {
     const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
     if (rec.infraPid > 0 && processAlive(rec.infraPid)) {
+      // Wait registered before the kill: the exit can be reported before `kill` returns.
+      const exited = this.ctx.exits.wait(rec.id, 10_000);
       await runtime.kill(rec.id, "SIGKILL").catch((err: unknown) => {
         this.ctx.log.debug({ err: errorMessage(err) }, "kill infra");
       });
-      await this.ctx.exits.wait(rec.id, 10_000);
+      await exited;
     }
   }
 

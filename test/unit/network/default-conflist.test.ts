@@ -35,6 +35,7 @@ describe("network/default-conflist", () => {
           type: "bridge",
           bridge: "berth0",
           isGateway: true,
+          forceAddress: true,
           ipMasq: true,
           hairpinMode: true,
           ipam: {
