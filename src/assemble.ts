@@ -7,6 +7,7 @@ import type { CriHandlers } from "./cri/handlers.js";
 import { containerHandlers } from "./cri/containers.js";
 import { imageHandlers } from "./cri/images.js";
 import { podSandboxHandlers } from "./cri/pod-sandboxes.js";
+import { statsHandlers } from "./cri/stats.js";
 import { errorMessage } from "./errors.js";
 import { ContainerImages } from "./image/container-images.js";
 import { ContentStore } from "./image/content-store.js";
@@ -18,16 +19,24 @@ import type { Logger } from "./log.js";
 import type { BerthMetrics } from "./metrics/berth-metrics.js";
 import { cgroupDir } from "./metrics/cgroup/detect-setup.js";
 import { ociCgroupsPathToCgroupPath } from "./metrics/cgroup/cgroup-paths.js";
+import { createContainerStats } from "./metrics/container-stats.js";
+import type { MetricsSource } from "./metrics/http-server.js";
 import { CniRunner } from "./network/cni-runner.js";
 import { writeDefaultConflist } from "./network/default-conflist.js";
 import { ContainerService } from "./runtime/container/container-service.js";
+import { EventBus } from "./runtime/events.js";
 import { ExitWaiters } from "./runtime/exit-waiters.js";
 import type { HandlerRegistry } from "./runtime/handler-registry.js";
 import { type HostFacts, readHostFacts } from "./runtime/host-facts.js";
 import { ProcessConmonLauncher } from "./runtime/oci/conmon-launcher.js";
 import { ExitWatcher } from "./runtime/oci/exit-watcher.js";
 import { RuntimePaths } from "./runtime/paths.js";
-import { loadRecords, reconcileContainers, removeOrphans } from "./runtime/recovery.js";
+import {
+  loadRecords,
+  reconcileContainers,
+  releaseOrphanNetworks,
+  removeOrphans,
+} from "./runtime/recovery.js";
 import type { ContainerRecord, SandboxRecord } from "./runtime/records.js";
 import { type RuntimeContext, ociRuntimeFactory } from "./runtime/runtime-context.js";
 import type { RuntimeConfigStore } from "./runtime/runtime-config-store.js";
@@ -41,6 +50,8 @@ export interface Assembled {
   ctx: RuntimeContext;
   host: HostFacts;
   cni: CniRunner;
+  /** Per-container cgroup metrics for /metrics. */
+  containerMetrics: MetricsSource;
   close(): Promise<void>;
 }
 
@@ -93,11 +104,7 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
   });
 
   await ensureDefaultNetwork(deps, paths);
-  deps.runtimeConfig.onPodCidrChange(() => {
-    ensureDefaultNetwork(deps, paths).catch((err: unknown) =>
-      log.error({ err: errorMessage(err) }, "cannot rewrite the default CNI network"),
-    );
-  });
+  deps.runtimeConfig.onPodCidrChange(() => ensureDefaultNetwork(deps, paths));
   const cni = new CniRunner({
     runner,
     logger: log,
@@ -127,6 +134,7 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
     cni,
     images: new ContainerImages(images, snapshots),
     exits: new ExitWaiters(),
+    events: new EventBus(),
     oomScoreAdjMin: host.oomScoreAdjMin,
     allCapabilities: host.allCapabilities,
     hostFeatures: host.features,
@@ -167,8 +175,15 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
   await Promise.all([...recording]);
   await reconcileContainers(ctx);
   await removeOrphans(ctx);
+  await releaseOrphanNetworks(ctx);
 
   const podDeps = { ctx, sandboxes, containers };
+  const stats = createContainerStats({
+    ctx,
+    setup: host.cgroups,
+    podProcessCgroupsPath: (parent, id) => sandboxes.cgroupsPath(parent, id),
+    log,
+  });
   return {
     handlers: {
       ...podSandboxHandlers(podDeps),
@@ -181,11 +196,19 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
         runtime: ctx,
         imageFsDir: config.root,
       }),
+      ...statsHandlers({
+        ctx,
+        sample: () => stats.sampler.sample(),
+        ownerEnv: (sample) => stats.collector.ownerEnv(sample),
+        view: { fsMountpoint: config.root, swapLimitIsSwapOnly: host.cgroups.mode === "v2" },
+      }),
     },
     ctx,
     host,
     cni,
+    containerMetrics: stats.collector,
     close: async () => {
+      stats.close();
       watcher.close();
       await client.close();
     },

@@ -97,7 +97,10 @@ export class Daemon {
     if (config.metrics_address !== "") {
       const hp = parseHostPort(config.metrics_address);
       if (hp) {
-        this.metricsServer = new MetricsHttpServer([registrySource(this.metrics.registry)], log);
+        this.metricsServer = new MetricsHttpServer(
+          [registrySource(this.metrics.registry), this.assembled.containerMetrics],
+          log,
+        );
         const addr = await this.metricsServer.listen(hp.host, hp.port);
         this.metricsPort = addr.port;
         log.info({ address: `${addr.address}:${addr.port}` }, "metrics endpoint listening");

@@ -27,7 +27,10 @@ export class CriClient {
   readonly grpcClient: grpc.Client;
   readonly call: CriClientMethods;
 
-  constructor(socketPath: string, defs: CriDefinitions = loadCriDefinitions()) {
+  constructor(
+    socketPath: string,
+    private readonly defs: CriDefinitions = loadCriDefinitions(),
+  ) {
     this.grpcClient = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
@@ -85,6 +88,39 @@ export class CriClient {
       s.on("error", reject);
       s.on("end", () => resolve(out));
     });
+  }
+
+  /**
+   * Opens a server stream and hands each message to `onData` as it arrives (for streams that do
+   * not end, like GetContainerEvents). Returns a function that cancels it.
+   */
+  watch<K extends StreamingMethod>(
+    method: K,
+    req: RequestIn<K>,
+    onData: (msg: ResponseOut<K>) => void,
+    onError: (err: Error) => void = () => undefined,
+  ): () => void {
+    const md = this.defs.runtime[method as keyof typeof this.defs.runtime] as
+      grpc.MethodDefinition<unknown, unknown> | undefined;
+    const def =
+      md ??
+      (this.defs.image[method as keyof typeof this.defs.image] as grpc.MethodDefinition<
+        unknown,
+        unknown
+      >);
+    const s = this.grpcClient.makeServerStreamRequest(
+      def.path,
+      def.requestSerialize,
+      def.responseDeserialize,
+      req,
+      new grpc.Metadata(),
+      {},
+    );
+    s.on("data", (m: ResponseOut<K>) => onData(m));
+    s.on("error", (e: Error & { code?: number }) => {
+      if (e.code !== grpc.status.CANCELLED) onError(e);
+    });
+    return () => s.cancel();
   }
 
   /** Sends raw bytes to a method path (for malformed-input tests). */

@@ -39,18 +39,44 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
       .map(({ rec, state }) => sandboxView(rec, state));
 
   return {
-    RunPodSandbox: async (req) => ({
-      pod_sandbox_id: await sandboxes.run(req.config, req.runtime_handler),
-    }),
+    RunPodSandbox: async (req) => {
+      const id = await sandboxes.run(req.config, req.runtime_handler);
+      ctx.events.publish(id, id, "CONTAINER_CREATED_EVENT");
+      ctx.events.publish(id, id, "CONTAINER_STARTED_EVENT");
+      return { pod_sandbox_id: id };
+    },
 
     StopPodSandbox: async (req) => {
+      const before = ctx.sandboxes.find(req.pod_sandbox_id);
       await sandboxes.stop(req.pod_sandbox_id, stopContainers);
+      if (before && before.stoppedAt === "0") {
+        ctx.events.publish(before.id, before.id, "CONTAINER_STOPPED_EVENT");
+      }
       return {};
     },
 
     RemovePodSandbox: async (req) => {
+      const before = ctx.sandboxes.find(req.pod_sandbox_id);
       await sandboxes.remove(req.pod_sandbox_id, stopContainers, removeContainers);
+      if (before) ctx.events.publish(before.id, before.id, "CONTAINER_DELETED_EVENT");
       return {};
+    },
+
+    GetContainerEvents: async function* (_req, call) {
+      for await (const e of ctx.events.subscribe(call.signal)) {
+        const sandbox = ctx.sandboxes.get(e.sandboxId);
+        const statuses = [];
+        for (const c of ctx.containers.peek()) {
+          if (c.sandboxId === e.sandboxId) statuses.push(containerStatusView(c));
+        }
+        yield {
+          container_id: e.id,
+          container_event_type: e.type,
+          created_at: e.at.toString(),
+          pod_sandbox_status: sandbox ? sandboxStatusView(sandbox, stateOf(sandbox)) : null,
+          containers_statuses: statuses,
+        };
+      }
     },
 
     PodSandboxStatus: async (req) => {
@@ -69,8 +95,7 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
       return {
         status: sandboxStatusView(rec, state),
         info,
-        containers_statuses: ctx.containers
-          .list()
+        containers_statuses: [...ctx.containers.peek()]
           .filter((c) => c.sandboxId === rec.id)
           .map(containerStatusView),
         timestamp: nowNs().toString(),

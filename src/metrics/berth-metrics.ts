@@ -2,6 +2,12 @@
 // tests and several daemons in one process do not collide. Every name starts with `berth_`.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** Containers and sandboxes by CRI state, counted at scrape time. */
+export interface StateCounts {
+  containers: Record<string, number>;
+  sandboxes: Record<string, number>;
+}
+
 export class BerthMetrics {
   readonly registry = new Registry();
 
@@ -69,19 +75,34 @@ export class BerthMetrics {
     registers: [this.registry],
   });
 
-  readonly containersByState = new Gauge({
+  private stateCounts: (() => StateCounts) | undefined;
+
+  readonly containersByState: Gauge<"state"> = new Gauge({
     name: "berth_containers",
     help: "Containers berth knows, by state (CONTAINER_CREATED, CONTAINER_RUNNING, ...).",
     labelNames: ["state"] as const,
     registers: [this.registry],
+    collect: () => this.collectStates(this.containersByState, (c) => c.containers),
   });
 
-  readonly sandboxesByState = new Gauge({
+  readonly sandboxesByState: Gauge<"state"> = new Gauge({
     name: "berth_pod_sandboxes",
     help: "Pod sandboxes berth knows, by state (SANDBOX_READY, SANDBOX_NOTREADY).",
     labelNames: ["state"] as const,
     registers: [this.registry],
+    collect: () => this.collectStates(this.sandboxesByState, (c) => c.sandboxes),
   });
+
+  /** Counts containers and sandboxes by state at every scrape (set once the runtime exists). */
+  setStateCounts(count: () => StateCounts): void {
+    this.stateCounts = count;
+  }
+
+  private collectStates(gauge: Gauge<"state">, pick: (c: StateCounts) => Record<string, number>) {
+    if (this.stateCounts === undefined) return;
+    gauge.reset();
+    for (const [state, n] of Object.entries(pick(this.stateCounts()))) gauge.set({ state }, n);
+  }
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) {

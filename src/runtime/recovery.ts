@@ -88,6 +88,22 @@ async function removeOrphanPod(ctx: RuntimeContext, id: string): Promise<void> {
   await fs.rm(paths.pod(id), { recursive: true, force: true });
 }
 
+/** Releases CNI attachments (IPs, veths, rules) of sandboxes that have no record. */
+export async function releaseOrphanNetworks(ctx: RuntimeContext): Promise<void> {
+  const live = new Set(ctx.sandboxes.list().map((s) => s.id));
+  for (const id of await ctx.cni.attachedSandboxIds()) {
+    if (live.has(id)) continue;
+    ctx.log.warn({ pod_sandbox_id: id }, "releasing the network of a sandbox with no record");
+    const netns = path.join(ctx.paths.netnsDir, RuntimePaths.netnsName(id));
+    await ctx.cni
+      .teardownPodNetwork({ podName: "", namespace: "", uid: "", sandboxId: id, netnsPath: netns })
+      .catch((err: unknown) =>
+        ctx.log.error({ pod_sandbox_id: id, err: errorMessage(err) }, "orphan CNI DEL failed"),
+      );
+    await removeNetns(ctx.runner, netns).catch(() => undefined);
+  }
+}
+
 /** Removes per-container and per-pod runtime dirs that no record owns. */
 export async function removeOrphans(ctx: RuntimeContext): Promise<void> {
   const { paths, runner } = ctx;

@@ -12,7 +12,7 @@ interface Stored {
 
 export class RuntimeConfigStore {
   private podCidrValue = "";
-  private readonly listeners: ((cidr: string) => void)[] = [];
+  private readonly listeners: ((cidr: string) => Promise<void>)[] = [];
 
   constructor(private readonly file: string) {}
 
@@ -36,10 +36,11 @@ export class RuntimeConfigStore {
     const doc: Stored = { version: 1, podCidr: cidr };
     await writeJsonAtomic(this.file, doc);
     this.podCidrValue = cidr;
-    for (const l of this.listeners) l(cidr);
+    // UpdateRuntimeConfig answers once the new CIDR is in effect (the conflist rewritten).
+    for (const l of this.listeners) await l(cidr);
   }
 
-  onPodCidrChange(listener: (cidr: string) => void): void {
+  onPodCidrChange(listener: (cidr: string) => Promise<void>): void {
     this.listeners.push(listener);
   }
 }

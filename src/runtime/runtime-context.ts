@@ -6,6 +6,7 @@ import type { BerthMetrics } from "../metrics/berth-metrics.js";
 import type { CniRunner } from "../network/cni-runner.js";
 import type { CommandRunner } from "../util/command.js";
 import type { ImageLookup } from "./container/image-lookup.js";
+import type { EventBus } from "./events.js";
 import type { ExitWaiters } from "./exit-waiters.js";
 import type { HandlerRegistry } from "./handler-registry.js";
 import type { ConmonLauncher } from "./oci/conmon-launcher.js";
@@ -31,6 +32,7 @@ export interface RuntimeContext {
   cni: CniRunner;
   images: ImageLookup;
   exits: ExitWaiters;
+  events: EventBus;
   /** Lowest oom_score_adj berth may set (0 without CAP_SYS_RESOURCE). */
   oomScoreAdjMin: number;
   /** Capabilities berth holds (its bounding set), for privileged containers. */

@@ -217,6 +217,7 @@ export async function createContainerInSandbox(
     };
     await ctx.containers.put(rec);
     undo.commit();
+    ctx.events.publish(rec.id, rec.sandboxId, "CONTAINER_CREATED_EVENT");
     log.info({ image: rec.imageName }, "container created");
     return rec;
   } catch (err) {

@@ -71,6 +71,7 @@ export class ContainerService {
       await this.ctx.containers.update(cur.id, (r) => {
         if (r.startedAt === "0") r.startedAt = startedAt;
       });
+      this.ctx.events.publish(cur.id, cur.sandboxId, "CONTAINER_STARTED_EVENT");
     });
   }
 
@@ -144,8 +145,10 @@ export class ContainerService {
     const oom = await wasOomKilled(this.ctx.paths.containerPersist(id), memDir).catch(() => false);
     const reason =
       e.reasonOverride ?? (oom ? "OOMKilled" : e.exitCode === 0 ? "Completed" : "Error");
-    if (oom) this.ctx.metrics.oomKills.inc();
+    let recorded = false;
     await this.ctx.containers.update(id, (r) => {
+      if (r.finishedAt !== "0") return; // a concurrent report of the same exit won
+      recorded = true;
       // The exit file's mtime comes from the kernel's coarse clock and can trail the start
       // time taken here for a process that exits at once.
       const started = BigInt(r.startedAt);
@@ -153,7 +156,10 @@ export class ContainerService {
       r.exitCode = e.exitCode;
       r.reason = reason;
     });
+    if (!recorded) return;
+    if (oom) this.ctx.metrics.oomKills.inc();
     this.ctx.log.info({ container_id: id, exitCode: e.exitCode, reason }, "container exited");
+    this.ctx.events.publish(id, rec.sandboxId, "CONTAINER_STOPPED_EVENT");
   }
 
   /** Removes a container, killing it first if it still runs; unknown ids succeed. */
@@ -173,6 +179,7 @@ export class ContainerService {
       await fs.rm(path.join(paths.exitDir, rec.id), { force: true });
       await this.ctx.containers.delete(rec.id);
       this.ctx.containerNames.release(rec.name);
+      this.ctx.events.publish(rec.id, rec.sandboxId, "CONTAINER_DELETED_EVENT");
     });
   }
 

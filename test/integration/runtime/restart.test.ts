@@ -5,7 +5,9 @@ import { execFileSync } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
+import { CniRunner } from "../../../src/network/cni-runner.js";
 import { createNetns } from "../../../src/network/netns.js";
+import { silentLogger } from "../../../src/log.js";
 import { RuntimePaths } from "../../../src/runtime/paths.js";
 import { ProcessRunner } from "../../../src/util/command.js";
 import { parseCriLog } from "../../../src/runtime/oci/cri-log.js";
@@ -133,7 +135,7 @@ describe("berthd restart (kill -9) keeps every pod and container", function () {
     await c.RemovePodSandbox({ pod_sandbox_id: podId });
   });
 
-  it("removes what a RunPodSandbox cut short by a crash left behind (shm mount, netns)", async () => {
+  it("removes what a RunPodSandbox cut short by a crash left behind (shm, netns, CNI attachment)", async () => {
     const id = "e".repeat(64);
     const podDir = path.join(env.berthd.state, "pods", id);
     const shm = path.join(podDir, "shm");
@@ -145,8 +147,38 @@ describe("berthd restart (kill -9) keeps every pod and container", function () {
       path.join(env.berthd.state, "netns"),
       RuntimePaths.netnsName(id),
     );
+    // The crash came after CNI ADD: an IP, a veth and a cached result exist for the pod.
+    const cni = new CniRunner({
+      runner,
+      logger: silentLogger(),
+      confDirs: [path.join(env.berthd.root, "cni", "net.d")],
+      pluginDirs: ["/usr/lib/cni"],
+      cacheDir: path.join(env.berthd.state, "cni", "results"),
+    });
+    const attached = await cni.setupPodNetwork({
+      podName: "orphan",
+      namespace: "berth-test",
+      uid: "u1",
+      sandboxId: id,
+      netnsPath: netns,
+    });
+    const ip = attached.ips[0]!;
+    const reservation = path.join(env.berthd.root, "cni", "networks", "berth", ip);
+    await fs.access(reservation);
+    const vethsBefore = execFileSync("ip", ["-o", "link", "show", "master", env.bridge], {
+      encoding: "utf8",
+    });
+    expect(vethsBefore).to.match(/veth/);
     await env.berthd.kill9();
     await env.berthd.launch();
+    expect(await cni.attachedSandboxIds()).to.not.include(id);
+    await fs.access(reservation).then(
+      () => expect.fail(`IP ${ip} still reserved`),
+      () => undefined,
+    );
+    expect(
+      execFileSync("ip", ["-o", "link", "show", "master", env.bridge], { encoding: "utf8" }),
+    ).to.equal("");
     expect(mountsUnder(podDir)).to.deep.equal([]);
     expect(mountsUnder(netns)).to.deep.equal([]);
     await fs.access(podDir).then(

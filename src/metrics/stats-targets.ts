@@ -1,0 +1,98 @@
+// Runtime records → what a sampling pass reads: for each sandbox its pod cgroup, infra cgroup
+// and network namespace process, and for each container its cgroup. Pure over the records.
+import * as path from "node:path";
+import { containerState, type ContainerRecord, type SandboxRecord } from "../runtime/records.js";
+import {
+  expandSystemdSlice,
+  ociCgroupsPathToCgroupPath,
+  type CgroupDriver,
+} from "./cgroup/index.js";
+import type { ContainerTarget, PodTarget } from "./stats-sample.js";
+
+export interface TargetOptions {
+  driver: CgroupDriver;
+  /** The OCI cgroupsPath berth gives a process of the pod (SandboxService.cgroupsPath). */
+  podProcessCgroupsPath: (cgroupParent: string, id: string) => string;
+  /** Whether a pid is alive (the infra process of a ready pod). */
+  isAlive: (pid: number) => boolean;
+}
+
+function tryPath(cgroupsPath: string, driver: CgroupDriver): string | undefined {
+  try {
+    return ociCgroupsPathToCgroupPath(cgroupsPath, driver);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pod-level cgroup. cgroupfs: the parent itself (kubelet's `/kubepods/.../pod<uid>` or
+ * berth's default `/berth/<id>`). systemd: the parent slice when it is one; otherwise berth put
+ * the pod's processes straight under berth.slice and the pod has no cgroup of its own.
+ */
+export function podCgroupPath(cgroupParent: string, driver: CgroupDriver): string | undefined {
+  if (driver === "cgroupfs") return tryPath(cgroupParent, driver);
+  if (!cgroupParent.endsWith(".slice")) return undefined;
+  try {
+    return expandSystemdSlice(path.posix.basename(cgroupParent));
+  } catch {
+    return undefined;
+  }
+}
+
+function nsOf(value: string): bigint {
+  return /^\d+$/.test(value) ? BigInt(value) : 0n;
+}
+
+export function containerTarget(
+  rec: Readonly<ContainerRecord>,
+  driver: CgroupDriver,
+): ContainerTarget {
+  return {
+    id: rec.id,
+    podId: rec.sandboxId,
+    name: rec.config.metadata?.name ?? "",
+    attempt: rec.config.metadata?.attempt ?? 0,
+    image: rec.imageName,
+    labels: rec.config.labels,
+    annotations: rec.config.annotations,
+    cgroupPath: rec.cgroupPath === "" ? undefined : tryPath(rec.cgroupPath, driver),
+    running: containerState(rec) === "CONTAINER_RUNNING",
+    createdAtNs: nsOf(rec.createdAt),
+    startedAtNs: nsOf(rec.startedAt),
+  };
+}
+
+export function buildTargets(
+  sandboxes: Iterable<Readonly<SandboxRecord>>,
+  containers: Iterable<Readonly<ContainerRecord>>,
+  opts: TargetOptions,
+): PodTarget[] {
+  const byPod = new Map<string, ContainerTarget[]>();
+  for (const c of containers) {
+    const list = byPod.get(c.sandboxId) ?? [];
+    list.push(containerTarget(c, opts.driver));
+    byPod.set(c.sandboxId, list);
+  }
+  const pods: PodTarget[] = [];
+  for (const s of sandboxes) {
+    const m = s.config.metadata;
+    const ready = s.stoppedAt === "0" && s.infraPid > 0 && opts.isAlive(s.infraPid);
+    pods.push({
+      id: s.id,
+      name: m?.name ?? "",
+      namespace: m?.namespace ?? "",
+      uid: m?.uid ?? "",
+      attempt: m?.attempt ?? 0,
+      labels: s.config.labels,
+      annotations: s.config.annotations,
+      cgroupPath: podCgroupPath(s.cgroupParent, opts.driver),
+      infraCgroupPath: tryPath(opts.podProcessCgroupsPath(s.cgroupParent, s.id), opts.driver),
+      netPid: ready && !s.hostNetwork ? s.infraPid : undefined,
+      ready,
+      createdAtNs: nsOf(s.createdAt),
+      containers: byPod.get(s.id) ?? [],
+    });
+  }
+  return pods;
+}
