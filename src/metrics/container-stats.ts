@@ -1,5 +1,6 @@
 // Builds berth's per-container statistics from the runtime: targets from the records, the
 // shared sampler, background writable-layer measurement, and the Prometheus source.
+import { WorkerFileReader } from "./cgroup/worker-file-reader.js";
 import * as path from "node:path";
 import type { Logger } from "../log.js";
 import { errorMessage } from "../errors.js";
@@ -37,10 +38,12 @@ export function createContainerStats(deps: ContainerStatsDeps): ContainerStatsPa
     onError: (id, err) =>
       log.warn({ container_id: id, err: errorMessage(err) }, "cannot measure writable layer"),
   });
+  const fileReader = new WorkerFileReader();
   const sampler = new StatsSampler({
     setup: deps.setup,
     log,
     layers,
+    fileReader,
     listTargets: () =>
       buildTargets(ctx.sandboxes.peek(), ctx.containers.peek(), {
         driver: ctx.config.cgroup_driver,
@@ -56,5 +59,13 @@ export function createContainerStats(deps: ContainerStatsDeps): ContainerStatsPa
   ctx.metrics.setStateCounts(() =>
     countStates(ctx.sandboxes.peek(), ctx.containers.peek(), processAlive),
   );
-  return { sampler, collector, layers, close: () => layers.close() };
+  return {
+    sampler,
+    collector,
+    layers,
+    close: () => {
+      layers.close();
+      void fileReader.close();
+    },
+  };
 }

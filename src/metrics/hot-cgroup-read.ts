@@ -3,6 +3,7 @@
 // peaks, block I/O, PSI and process counts come from the slower tier (slow-stats-cache.ts).
 // On a loaded host one cgroup file read costs 20-100 µs, so the file count is the budget.
 import { CgroupFileReads } from "./cgroup/cgroup-files.js";
+import type { TextFileReader } from "./cgroup/worker-file-reader.js";
 import { cgroupDir, unifiedCgroupDir } from "./cgroup/detect-setup.js";
 import { maxBigint, parseFlatKeyed, parseUnsigned } from "./cgroup/parse-values.js";
 import {
@@ -79,13 +80,17 @@ export async function readHotStats(
   setup: CgroupSetup,
   cgroupPath: string,
   onReadError?: OnReadError,
+  reader?: TextFileReader,
 ): Promise<HotStats | undefined> {
-  const reads = new CgroupFileReads(onReadError);
+  const reads = new CgroupFileReads(onReadError, reader);
   const memory =
     setup.mode === "v2"
       ? readMemoryV2(reads, unifiedCgroupDir(setup, cgroupPath))
       : readMemoryV1(reads, cgroupDir(setup, "memory", cgroupPath));
-  const opts = onReadError === undefined ? {} : { onReadError };
+  const opts = {
+    ...(onReadError === undefined ? {} : { onReadError }),
+    ...(reader === undefined ? {} : { reader }),
+  };
   const [cpuPart, mem] = await Promise.all([
     readCgroupStats(setup, cgroupPath, { ...opts, sections: ["cpu"] }),
     memory,

@@ -2,6 +2,7 @@
 // stats RPCs: a sample younger than `cacheMs` is reused, and callers arriving while a pass runs
 // wait for that pass. Per cgroup a pass reads only the hot files (CPU, memory usage, OOM kills;
 // hot-cgroup-read.ts); the rest comes from the slow tier, refreshed in the background.
+import type { TextFileReader } from "./cgroup/worker-file-reader.js";
 import type { Logger } from "../log.js";
 import { errorMessage } from "../errors.js";
 import { nowNs as wallClockNs } from "../util/time.js";
@@ -34,6 +35,8 @@ export interface StatsSamplerDeps {
   /** Slow-tier refresh period (default 10 s). */
   slowRefreshMs?: number;
   log?: Logger;
+  /** Where cgroup file contents come from (default: libuv's async fs). */
+  fileReader?: TextFileReader;
   /** Injectable readers (tests). */
   readHot?: (cgroupPath: string) => Promise<HotStats | undefined>;
   readSlow?: SlowReader;
@@ -140,7 +143,11 @@ export function sumProcesses(parts: readonly (ProcessCounts | undefined)[]): Pro
 }
 
 /** The slow tier's real reader: limits, peaks, pids, I/O, PSI; and procfs counts. */
-export function cgroupSlowReader(setup: CgroupSetup, log?: Logger): SlowReader {
+export function cgroupSlowReader(
+  setup: CgroupSetup,
+  log?: Logger,
+  reader?: TextFileReader,
+): SlowReader {
   const onReadError = (file: string, err: unknown): void =>
     log?.warn({ file, err: errorMessage(err) }, "cannot read cgroup file");
   return async (req: SlowRequest) => {
@@ -150,6 +157,7 @@ export function cgroupSlowReader(setup: CgroupSetup, log?: Logger): SlowReader {
         ? readCgroupStats(setup, req.path, {
             sections: ["memory", "spec", "pids", "io", "psi"],
             onReadError,
+            ...(reader ? { reader } : {}),
           })
         : undefined,
       procsDir === undefined
@@ -185,15 +193,19 @@ export class StatsSampler {
   constructor(private readonly deps: StatsSamplerDeps) {
     const onReadError = (file: string, err: unknown): void =>
       deps.log?.warn({ file, err: errorMessage(err) }, "cannot read cgroup file");
-    this.readHot = deps.readHot ?? ((p) => readHotStats(deps.setup, p, onReadError));
+    this.readHot =
+      deps.readHot ?? ((p) => readHotStats(deps.setup, p, onReadError, deps.fileReader));
     this.readNet = deps.readNet ?? ((pid) => readNetDev(pid, { excludeLoopback: true }));
     this.nowNs = deps.nowNs ?? wallClockNs;
     this.nowMs = deps.nowMs ?? Date.now;
     this.cacheMs = deps.cacheMs ?? 1000;
-    this.slow = new SlowStatsCache(deps.readSlow ?? cgroupSlowReader(deps.setup, deps.log), {
-      refreshMs: deps.slowRefreshMs ?? 10_000,
-      nowMs: this.nowMs,
-    });
+    this.slow = new SlowStatsCache(
+      deps.readSlow ?? cgroupSlowReader(deps.setup, deps.log, deps.fileReader),
+      {
+        refreshMs: deps.slowRefreshMs ?? 10_000,
+        nowMs: this.nowMs,
+      },
+    );
   }
 
   /** A sample at most `maxAgeMs` old (default: the cache period); 0 forces a new pass. */

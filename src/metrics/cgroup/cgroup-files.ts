@@ -1,5 +1,6 @@
 // Reads the small text files of one cgroup. A file that is not there is `undefined`, never an
 // error: controllers come and go per host, and a cgroup can vanish between listing and reading.
+import type { TextFileReader } from "./worker-file-reader.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -71,9 +72,10 @@ function readWholeFile(file: string): Promise<string> {
 export async function readOptionalText(
   file: string,
   onReadError?: (file: string, error: unknown) => void,
+  reader?: TextFileReader,
 ): Promise<string | undefined> {
   try {
-    return await readWholeFile(file);
+    return await (reader ? reader.read(file) : readWholeFile(file));
   } catch (err: unknown) {
     if (!isMissingFileError(err)) onReadError?.(file, err);
     return undefined;
@@ -87,12 +89,15 @@ export async function readOptionalText(
 export class CgroupFileReads {
   private found = false;
 
-  constructor(private readonly onReadError?: (file: string, error: unknown) => void) {}
+  constructor(
+    private readonly onReadError?: (file: string, error: unknown) => void,
+    private readonly reader?: TextFileReader,
+  ) {}
 
   /** Reads `name` in `dir`; a missing `dir` (controller not mounted) reads as missing. */
   async read(dir: string | undefined, name: string): Promise<string | undefined> {
     if (dir === undefined) return undefined;
-    const text = await readOptionalText(path.join(dir, name), this.onReadError);
+    const text = await readOptionalText(path.join(dir, name), this.onReadError, this.reader);
     if (text !== undefined) this.found = true;
     return text;
   }

@@ -27,7 +27,7 @@ export async function readCgroupStats(
 ): Promise<CgroupStats | undefined> {
   const sections = new Set(opts.sections ?? ALL_STATS_SECTIONS);
   const want = (s: keyof CgroupStats): boolean => sections.has(s);
-  const reads = new CgroupFileReads(opts.onReadError);
+  const reads = new CgroupFileReads(opts.onReadError, opts.reader);
   const stats =
     setup.mode === "v2"
       ? await readV2Stats(setup, cgroupPath, want, reads)

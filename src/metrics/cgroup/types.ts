@@ -1,6 +1,7 @@
 // Plain data shapes shared by the cgroup v1 and v2 readers. Every counter that can pass 2^53
 // (nanoseconds, bytes, page-fault counts) is a bigint; small settings (shares, quota in µs,
 // pid counts) are numbers.
+import type { TextFileReader } from "./worker-file-reader.js";
 
 export type CgroupMode = "v1" | "v2" | "hybrid";
 
@@ -132,4 +133,6 @@ export interface ReadStatsOptions {
    * EACCES. The file's section is then treated as missing; the reader never throws.
    */
   onReadError?: (file: string, error: unknown) => void;
+  /** Where file contents come from (default: libuv's async fs; see worker-file-reader.ts). */
+  reader?: TextFileReader;
 }
