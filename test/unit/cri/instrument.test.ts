@@ -17,7 +17,7 @@ function call(
       unknown,
       unknown
     >;
-    handler(fake, (err, res) => resolve({ err: (err) ?? null, res }));
+    handler(fake, (err, res) => resolve({ err: err ?? null, res }));
   });
 }
 
