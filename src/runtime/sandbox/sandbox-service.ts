@@ -29,7 +29,12 @@ export class SandboxService {
   /** The cgroup path of a sandbox's pod (cgroupfs form), whatever kubelet gave. */
   static cgroupParent(config: PodSandboxConfig__Output, id: string): string {
     const parent = config.linux?.cgroup_parent ?? "";
-    return parent !== "" ? parent : `/berth/${id}`;
+    return parent !== "" ? parent : SandboxService.defaultCgroupParent(id);
+  }
+
+  /** The pod cgroup berth makes for a pod kubelet gave no cgroup_parent. */
+  static defaultCgroupParent(id: string): string {
+    return `/berth/${id}`;
   }
 
   /** The OCI cgroupsPath for a process of the pod (the infra or a container). */
@@ -39,6 +44,19 @@ export class SandboxService {
       return `${slice}:cri-berth:${id}`;
     }
     return `${parent.replace(/\/+$/, "")}/${id}`;
+  }
+
+  /**
+   * Removes the infra container's cgroup and, when berth made the pod's parent itself
+   * (`/berth/<id>`), that parent too; a parent kubelet owns stays. runc leaves parents behind.
+   */
+  private async removeCgroups(parent: string, id: string): Promise<void> {
+    if (this.ctx.config.cgroup_driver === "systemd") return; // the runtime removes scopes
+    const failed = await removeCgroupPath(this.cgroupsPath(parent, id), undefined, 1);
+    if (parent === SandboxService.defaultCgroupParent(id)) {
+      failed.push(...(await removeCgroupPath(parent, undefined, 1)));
+    }
+    if (failed.length > 0) this.ctx.log.warn({ pod_sandbox_id: id, failed }, "pod cgroups left");
   }
 
   isReady(rec: SandboxRecord): boolean {
@@ -143,6 +161,8 @@ export class SandboxService {
     await fs.writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
 
     const runtime = this.ctx.ociRuntime(handlerName);
+    // Registered before the runtime runs: a create that fails half-way can leave cgroups.
+    undo.push("remove pod cgroups", () => this.removeCgroups(cgroupParent, id));
     const created = await createContainer(
       runtime,
       {
@@ -160,10 +180,7 @@ export class SandboxService {
         logger: this.ctx.log,
       },
     );
-    undo.push("delete infra", async () => {
-      await runtime.delete(id, true);
-      await removeCgroupPath(this.cgroupsPath(cgroupParent, id), undefined, 1);
-    });
+    undo.push("delete infra", () => runtime.delete(id, true));
     await runtime.start(id);
 
     const rec: SandboxRecord = {
@@ -259,9 +276,7 @@ export class SandboxService {
       await removeContainers(rec.id);
       const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
       await runtime.delete(rec.id, true);
-      await removeCgroupPath(this.cgroupsPath(rec.cgroupParent, rec.id), undefined, 1);
-      if (rec.cgroupParent === `/berth/${rec.id}`)
-        await removeCgroupPath(rec.cgroupParent, undefined, 1);
+      await this.removeCgroups(rec.cgroupParent, rec.id);
       await unmountIfMounted(rec.files.shm, this.ctx.runner);
       await fs.rm(this.ctx.paths.pod(rec.id), { recursive: true, force: true });
       await fs.rm(path.join(this.ctx.paths.exitDir, rec.id), { force: true });

@@ -2,6 +2,7 @@
 // bridge reach each other, hostPorts through portmap, the IP released by a berthd that was
 // killed and restarted, the CNI latency metric, and no leak when the infra fails after ADD.
 // Every connection goes to the test's own /24 or 127.0.0.1 (see ownTarget).
+import { readdirSync } from "node:fs";
 import { randomInt } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
@@ -235,6 +236,7 @@ describe("pod network over the CRI (bridge, host-local, portmap)", function () {
     bad.linux = { ...bad.linux, sysctls: { "net.ipv4.conf.nosuchif0.forwarding": "1" } };
     const before = await env.berthd.metricsText();
     const setupsBefore = setupCount(before);
+    const podCgroupsBefore = berthPodCgroups();
     let failed: { code: number; details: string } | undefined;
     try {
       await c.RunPodSandbox({ config: bad });
@@ -249,6 +251,8 @@ describe("pod network over the CRI (bridge, host-local, portmap)", function () {
     expect((await c.ListPodSandbox({})).items).to.deep.equal([]);
     expect(iptablesLinesWith([`--dport ${hostPort}`, `--dports ${hostPort}`])).to.deep.equal([]);
     await expectNoPodNetwork([]);
+    // runc had made the pod's cgroups before it failed; none are left.
+    expect(berthPodCgroups()).to.deep.equal(podCgroupsBefore);
 
     // The name is free again.
     const { pod_sandbox_id: ok } = await c.RunPodSandbox({
@@ -258,6 +262,20 @@ describe("pod network over the CRI (bridge, host-local, portmap)", function () {
     await expectNoPodNetwork([ok]);
   });
 });
+
+/** Pod cgroups under berth's own parent, in every v1 hierarchy that has it. */
+function berthPodCgroups(): string[] {
+  const out: string[] = [];
+  for (const c of ["memory", "cpu", "pids", "freezer"]) {
+    try {
+      for (const d of readdirSync(`/sys/fs/cgroup/${c}/berth`))
+        if (/^[0-9a-f]{64}$/.test(d)) out.push(`${c}/${d}`);
+    } catch {
+      // hierarchy without berth's parent
+    }
+  }
+  return out.sort();
+}
 
 function setupCount(metrics: string): number {
   const m = /^berth_cni_operation_duration_seconds_count\{operation="setup"\} (\d+)$/m.exec(
