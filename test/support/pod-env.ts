@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { ContainerConfig } from "../../src/gen/runtime/v1/ContainerConfig.js";
 import type { PodSandboxConfig } from "../../src/gen/runtime/v1/PodSandboxConfig.js";
+import { removeCgroupPath } from "../../src/runtime/oci/cgroup-dirs.js";
 import { Berthd, type BerthdOptions } from "./berthd.js";
 import { busyboxImage } from "./registry/images.js";
 import { startRegistry, type TestRegistry } from "./registry/registry-server.js";
@@ -72,6 +73,8 @@ export async function startPodEnv(
         await registry.stop();
         await fs.rm(logDir, { recursive: true, force: true });
         deleteLink(net.bridge);
+        // berth's shared parent of pods without a kubelet cgroup_parent, once it is empty.
+        await removeCgroupPath("/berth", undefined, 1);
       }
     },
   };
