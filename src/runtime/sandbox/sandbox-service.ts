@@ -19,7 +19,7 @@ import { buildSandboxSpec } from "../spec/sandbox-spec.js";
 import { newId } from "../store/id-index.js";
 import { mountShm, podFilePaths, unmountIfMounted, writePodFiles } from "./pod-files.js";
 import { hostsFile } from "./pod-files.js";
-import { os } from "./host.js";
+import * as os from "node:os";
 
 export class SandboxService {
   private readonly locks = new KeyedMutex();
