@@ -34,6 +34,7 @@ import { RuntimePaths } from "./runtime/paths.js";
 import {
   loadRecords,
   reconcileContainers,
+  reconcileSandboxes,
   releaseOrphanNetworks,
   removeOrphans,
 } from "./runtime/recovery.js";
@@ -174,6 +175,7 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
   // Exits conmon wrote while berthd was down are recorded before anything else is judged.
   await Promise.all([...recording]);
   await reconcileContainers(ctx);
+  await reconcileSandboxes(ctx);
   await removeOrphans(ctx);
   await releaseOrphanNetworks(ctx);
 

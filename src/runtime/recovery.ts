@@ -104,6 +104,31 @@ export async function releaseOrphanNetworks(ctx: RuntimeContext): Promise<void> 
   }
 }
 
+/**
+ * Sandboxes whose infra process the runtime no longer runs (a reboot, or it died while berthd
+ * was down) lose their pid, so a reused pid can never make them look READY again.
+ */
+export async function reconcileSandboxes(ctx: RuntimeContext): Promise<void> {
+  await Promise.all(
+    ctx.sandboxes.list().map(async (s) => {
+      if (s.infraPid === 0) return;
+      try {
+        const rt = await ctx.ociRuntime(s.runtimeHandler).state(s.id);
+        if (rt && rt.status === "running" && rt.pid === s.infraPid) return;
+        ctx.log.warn(
+          { pod_sandbox_id: s.id, runtimeState: rt?.status ?? "absent" },
+          "pod infra gone",
+        );
+        await ctx.sandboxes.update(s.id, (r) => {
+          r.infraPid = 0;
+        });
+      } catch (err) {
+        ctx.log.error({ pod_sandbox_id: s.id, err: errorMessage(err) }, "cannot reconcile sandbox");
+      }
+    }),
+  );
+}
+
 /** Removes per-container and per-pod runtime dirs that no record owns. */
 export async function removeOrphans(ctx: RuntimeContext): Promise<void> {
   const { paths, runner } = ctx;

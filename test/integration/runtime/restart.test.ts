@@ -190,4 +190,29 @@ describe("berthd restart (kill -9) keeps every pod and container", function () {
       () => undefined,
     );
   });
+
+  it("a pod whose infra died while berthd was down comes back NOTREADY and can be removed", async () => {
+    let c = env.berthd.client.call;
+    const { pod_sandbox_id: podId } = await c.RunPodSandbox({
+      config: podConfig(env, "infra-dies"),
+    });
+    const info = JSON.parse(
+      (await c.PodSandboxStatus({ pod_sandbox_id: podId, verbose: true })).info.info!,
+    ) as {
+      pid: number;
+    };
+    await env.berthd.kill9();
+    process.kill(info.pid, "SIGKILL"); // the infra berth started for this pod
+    await eventually(async () => {
+      expect(() => process.kill(info.pid, 0)).to.throw();
+    });
+    await env.berthd.launch();
+    c = env.berthd.client.call;
+    expect((await c.PodSandboxStatus({ pod_sandbox_id: podId })).status!.state).to.equal(
+      "SANDBOX_NOTREADY",
+    );
+    await c.StopPodSandbox({ pod_sandbox_id: podId });
+    await c.RemovePodSandbox({ pod_sandbox_id: podId });
+    expect((await c.ListPodSandbox({})).items.map((p) => p.id)).to.not.include(podId);
+  });
 });
