@@ -3,6 +3,7 @@
 // peaks, block I/O, PSI and process counts come from the slower tier (slow-stats-cache.ts).
 // On a loaded host one cgroup file read costs 20-100 µs, so the file count is the budget.
 import { CgroupFileReads } from "./cgroup/cgroup-files.js";
+import { memoryFromV1Stat } from "./cgroup/read-v1.js";
 import type { TextFileReader } from "./cgroup/worker-file-reader.js";
 import { cgroupDir, unifiedCgroupDir } from "./cgroup/detect-setup.js";
 import { maxBigint, parseFlatKeyed, parseUnsigned } from "./cgroup/parse-values.js";
@@ -25,18 +26,7 @@ async function readMemoryV1(reads: CgroupFileReads, dir: string | undefined) {
   ]);
   const usage = parseUnsigned(usageText);
   if (usage === undefined) return undefined;
-  const stat = parseFlatKeyed(statText);
-  // total_* include descendants: a pod's (or container's) usage covers its children.
-  const pick = (key: string): bigint | undefined => stat.get(`total_${key}`) ?? stat.get(key);
-  const memory: MemoryStats = {
-    usage,
-    workingSet: maxBigint(0n, usage - (pick("inactive_file") ?? 0n)),
-    rss: pick("rss") ?? 0n,
-    cache: pick("cache") ?? 0n,
-    mappedFile: pick("mapped_file") ?? 0n,
-    pgfault: pick("pgfault") ?? 0n,
-    pgmajfault: pick("pgmajfault") ?? 0n,
-  };
+  const { memory, pick } = memoryFromV1Stat(usage, statText);
   const swap = pick("swap");
   if (swap !== undefined) memory.swap = swap;
   const oomKills = oomText === undefined ? undefined : parseFlatKeyed(oomText).get("oom_kill");

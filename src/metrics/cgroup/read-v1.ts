@@ -71,6 +71,28 @@ async function readCpuV1(
   return cpu;
 }
 
+/**
+ * The figures every v1 memory reading shares, from memory.usage_in_bytes and memory.stat. The
+ * total_* keys include descendants, which is what a container's (or pod's) usage means.
+ */
+export function memoryFromV1Stat(
+  usage: bigint,
+  statText: string | undefined,
+): { memory: MemoryStats; pick: (key: string) => bigint | undefined } {
+  const stat = parseFlatKeyed(statText);
+  const pick = (key: string): bigint | undefined => stat.get(`total_${key}`) ?? stat.get(key);
+  const memory: MemoryStats = {
+    usage,
+    workingSet: maxBigint(0n, usage - (pick("inactive_file") ?? 0n)),
+    rss: pick("rss") ?? 0n,
+    cache: pick("cache") ?? 0n,
+    mappedFile: pick("mapped_file") ?? 0n,
+    pgfault: pick("pgfault") ?? 0n,
+    pgmajfault: pick("pgmajfault") ?? 0n,
+  };
+  return { memory, pick };
+}
+
 async function readMemoryV1(
   reads: CgroupFileReads,
   dir: Dir,
@@ -89,18 +111,7 @@ async function readMemoryV1(
     ]);
   const usage = parseUnsigned(usageText);
   if (usage === undefined) return undefined;
-  // The total_* keys include descendants, which is what a container's (or pod's) usage means.
-  const stat = parseFlatKeyed(statText);
-  const pick = (key: string): bigint | undefined => stat.get(`total_${key}`) ?? stat.get(key);
-  const memory: MemoryStats = {
-    usage,
-    workingSet: maxBigint(0n, usage - (pick("inactive_file") ?? 0n)),
-    rss: pick("rss") ?? 0n,
-    cache: pick("cache") ?? 0n,
-    mappedFile: pick("mapped_file") ?? 0n,
-    pgfault: pick("pgfault") ?? 0n,
-    pgmajfault: pick("pgmajfault") ?? 0n,
-  };
+  const { memory, pick } = memoryFromV1Stat(usage, statText);
   const optional: Partial<MemoryStats> = {
     swap: pick("swap"),
     kernel: parseUnsigned(kmemText),
