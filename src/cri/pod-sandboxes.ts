@@ -32,8 +32,8 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
     await Promise.all(containers.idsInSandbox(sandboxId).map((id) => containers.remove(id)));
   };
   const list = (filter: Parameters<typeof sandboxMatches>[2]) =>
-    ctx.sandboxes
-      .list()
+    // kubelet relists often: read the records in place instead of copying each one.
+    [...ctx.sandboxes.peek()]
       .map((rec) => ({ rec, state: stateOf(rec) }))
       .filter(({ rec, state }) => sandboxMatches(rec, state, filter))
       .map(({ rec, state }) => sandboxView(rec, state));
