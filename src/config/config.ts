@@ -26,6 +26,20 @@ export interface CniConfig {
   subnet: string;
 }
 
+export interface StreamingConfig {
+  /** PEM certificate and key: with both set the streaming server speaks https. */
+  tls_cert_file: string;
+  tls_key_file: string;
+  /** With a CA, clients (kubelet) must present a certificate it signed. */
+  tls_ca_file: string;
+  /** Exec/attach/port-forward sessions served at once; more are refused. */
+  max_sessions: number;
+  /** How long a client has to open a session's streams (kubelet's default: 30 s). */
+  stream_creation_timeout_seconds: number;
+  /** A session without traffic for this long is closed; 0 = never (kubelet's default: 4 h). */
+  stream_idle_timeout_seconds: number;
+}
+
 export interface BerthConfig {
   listen: string;
   root: string;
@@ -42,6 +56,7 @@ export interface BerthConfig {
   infra_init_path: string;
   /** Host address the streaming server (exec/attach/port-forward) binds; port 0 = any. */
   streaming_address: string;
+  streaming: StreamingConfig;
   pull_progress_timeout_seconds: number;
   max_concurrent_downloads: number;
   registries: Record<string, RegistryConfig>;
@@ -66,6 +81,14 @@ export function defaultConfig(): BerthConfig {
     conmon_path: "/usr/bin/conmon",
     infra_init_path: "/usr/bin/catatonit",
     streaming_address: "127.0.0.1:0",
+    streaming: {
+      tls_cert_file: "",
+      tls_key_file: "",
+      tls_ca_file: "",
+      max_sessions: 256,
+      stream_creation_timeout_seconds: 30,
+      stream_idle_timeout_seconds: 4 * 3600,
+    },
     pull_progress_timeout_seconds: 60,
     max_concurrent_downloads: 3,
     registries: {},

@@ -1,7 +1,13 @@
 // Checks a parsed TOML document against the shape of BerthConfig: unknown keys and wrong types
 // are rejected with a message naming the key, so a typo never silently falls back to a default.
 import { InvalidArgumentError } from "../errors.js";
-import type { BerthConfig, CniConfig, RegistryConfig, RuntimeHandlerConfig } from "./config.js";
+import type {
+  BerthConfig,
+  CniConfig,
+  RegistryConfig,
+  RuntimeHandlerConfig,
+  StreamingConfig,
+} from "./config.js";
 
 type Doc = Record<string, unknown>;
 
@@ -93,6 +99,30 @@ function mergeCni(base: CniConfig, doc: Doc): CniConfig {
   return out;
 }
 
+function mergeStreaming(base: StreamingConfig, doc: Doc): StreamingConfig {
+  unknownKeys(doc, Object.keys(base), "streaming.");
+  const out = { ...base };
+  for (const key of ["tls_cert_file", "tls_key_file", "tls_ca_file"] as const) {
+    if (key in doc) out[key] = str(doc[key], `streaming.${key}`);
+  }
+  if ("max_sessions" in doc) out.max_sessions = int(doc.max_sessions, "streaming.max_sessions", 1);
+  if ("stream_creation_timeout_seconds" in doc) {
+    const key = "streaming.stream_creation_timeout_seconds";
+    out.stream_creation_timeout_seconds = int(doc.stream_creation_timeout_seconds, key, 1);
+  }
+  if ("stream_idle_timeout_seconds" in doc) {
+    const key = "streaming.stream_idle_timeout_seconds";
+    out.stream_idle_timeout_seconds = int(doc.stream_idle_timeout_seconds, key, 0);
+  }
+  if ((out.tls_cert_file === "") !== (out.tls_key_file === "")) {
+    throw new ConfigError("streaming.tls_key_file", "tls_cert_file and tls_key_file go together");
+  }
+  if (out.tls_ca_file !== "" && out.tls_cert_file === "") {
+    throw new ConfigError("streaming.tls_ca_file", "needs tls_cert_file and tls_key_file");
+  }
+  return out;
+}
+
 /** Returns `base` overridden by the keys of a parsed TOML document. */
 export function mergeConfig(base: BerthConfig, doc: Doc): BerthConfig {
   const known = Object.keys(base);
@@ -143,6 +173,9 @@ export function mergeConfig(base: BerthConfig, doc: Doc): BerthConfig {
     }
   }
   if ("cni" in doc) out.cni = mergeCni(base.cni, expectTable(doc.cni, "cni"));
+  if ("streaming" in doc) {
+    out.streaming = mergeStreaming(base.streaming, expectTable(doc.streaming, "streaming"));
+  }
   return out;
 }
 

@@ -69,6 +69,20 @@ export class BerthMetrics {
     registers: [this.registry],
   });
 
+  readonly streamingSessions = new Gauge({
+    name: "berth_streaming_sessions",
+    help: "Exec, attach and port-forward sessions open now, by kind.",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+
+  readonly streamingSessionsTotal = new Counter({
+    name: "berth_streaming_sessions_total",
+    help: "Exec, attach and port-forward sessions that ended, by kind and result (success, error).",
+    labelNames: ["kind", "result"] as const,
+    registers: [this.registry],
+  });
+
   readonly oomKills = new Counter({
     name: "berth_container_oom_kills_total",
     help: "Containers berth saw end with OOMKilled.",
