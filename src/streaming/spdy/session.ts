@@ -4,12 +4,13 @@
 // the caller replies to; DATA with FIN; RST_STREAM; PING (echoed); SETTINGS; WINDOW_UPDATE;
 // GOAWAY. It never opens streams itself, as kubelet's streaming server never does.
 //
-// Framing is our own code, not the npm package `spdy-transport` (3.0.0, evaluated for this):
-// spdy-transport is an HTTP-over-SPDY server that enforces the SPDY/3.1 send windows strictly and
-// stops writing once 64 KiB are in flight until a WINDOW_UPDATE arrives, but spdystream never
-// sends WINDOW_UPDATE (it ignores flow control frames altogether), so every port-forward or exec
-// output larger than 64 KiB would hang. It also writes HTTP pseudo-headers (:status, :version)
-// into every SYN_REPLY and is unmaintained since 2018.
+// Framing is our own code, not the npm package `spdy-transport` (3.0.0, evaluated for this
+// against crictl port-forward): it is an HTTP-over-SPDY server and drops the whole connection on
+// spdystream's first SYN_STREAM ("Missing `:method` and/or `:path` header"), as these streams
+// carry no HTTP pseudo-headers. Past that, it enforces the SPDY/3.1 send windows strictly (writes
+// stop after 64 KiB until a WINDOW_UPDATE) while spdystream never sends WINDOW_UPDATE (it ignores
+// flow control frames), so any output over 64 KiB would hang; it writes :status/:version into
+// every SYN_REPLY; and it is unmaintained since 2018.
 //
 // Flow control, both ways:
 // - Sending: windows are enforced once the peer shows it keeps them (it sent SETTINGS or a
