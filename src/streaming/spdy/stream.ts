@@ -44,6 +44,7 @@ export class SpdyStream extends Duplex {
     this.headers = headers;
     this.sendWindow = opts.sendWindow;
     this.localClosed = opts.unidirectional;
+    this.once("end", () => this.credit());
   }
 
   /** Sends SYN_REPLY (once); `fin` closes our side at once. */
@@ -91,6 +92,11 @@ export class SpdyStream extends Duplex {
   }
 
   override _read(): void {
+    this.credit();
+  }
+
+  /** Reports what left the buffer since last time (also at 'end', when _read is no more). */
+  private credit(): void {
     const consumed = this.pushedBytes - this.readableLength - this.creditedBytes;
     if (consumed > 0) {
       this.creditedBytes += consumed;
@@ -105,6 +111,15 @@ export class SpdyStream extends Duplex {
     }
     if (!this.replied) this.reply();
     this.host.sendData(this, chunk, false).then(() => cb(), cb);
+  }
+
+  /** Destroyed by its user before both sides closed: tell the client, as spdystream's Reset. */
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (this.resetStatus === undefined && !(this.localClosed && this.remoteClosed)) {
+      this.resetStatus = RST_STATUS.CANCEL;
+      this.host.sendReset(this, RST_STATUS.CANCEL);
+    }
+    cb(err);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
