@@ -1,7 +1,7 @@
 // The SPDY/3.1 session over a real TCP pair, driven frame by frame by the test client.
 import { once } from "node:events";
 import { expect } from "chai";
-import { GOAWAY_STATUS, RST_STATUS } from "../../../src/streaming/spdy/frames.js";
+import { GOAWAY_STATUS, RST_STATUS, encodeFrame } from "../../../src/streaming/spdy/frames.js";
 import { SpdySession } from "../../../src/streaming/spdy/session.js";
 import type { SpdyStream } from "../../../src/streaming/spdy/stream.js";
 import { SpdyTestClient } from "../../support/spdy-test-client.js";
@@ -49,6 +49,18 @@ describe("SPDY session", () => {
     await client.until("the ping reply", () => client!.frames("ping").length > 0);
     await new Promise((r) => setTimeout(r, 50));
     expect(client.frames("ping").map((f) => f.id)).to.deep.equal([7]);
+  });
+
+  it("frames the client sent along with its upgrade request (head) are served first", async () => {
+    let session: SpdySession | undefined;
+    const head = encodeFrame({ type: "ping", id: 9 });
+    const { client: c } = await SpdyTestClient.connect(async (conn) => {
+      session = new SpdySession(conn, head, { idleTimeoutMs: 0 });
+      await session.closed;
+    });
+    client = c;
+    await c.until("the ping reply", () => c.frames("ping").length > 0);
+    expect(c.frames("ping")[0]?.id).to.equal(9);
   });
 
   it("exposes a stream with its headers, replies, and half-closes both ways", async () => {
