@@ -132,24 +132,27 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
 
   async sendData(stream: SpdyStream, data: Buffer, fin: boolean): Promise<void> {
     let off = 0;
-    do {
+    for (;;) {
       if (this.isClosed || stream.resetStatus !== undefined) throw new Error("SPDY stream closed");
-      let room = Math.min(MAX_DATA_CHUNK, data.length - off);
-      if (this.enforceWindows) room = Math.min(room, stream.sendWindow, this.sessionSendWindow);
-      if (room <= 0 && data.length > off) {
+      const left = data.length - off;
+      let room = Math.min(MAX_DATA_CHUNK, left);
+      if (this.enforceWindows) {
+        room = Math.max(0, Math.min(room, stream.sendWindow, this.sessionSendWindow));
+      }
+      if (room === 0 && left > 0) {
         await this.waitForWake();
         continue;
       }
       const chunk = data.subarray(off, off + room);
       off += room;
-      stream.sendWindow -= chunk.length;
-      this.sessionSendWindow -= chunk.length;
-      const last = off >= data.length;
-      const ok = this.write(
-        Buffer.concat([dataFrameHeader(stream.id, chunk.length, fin && last), chunk]),
-      );
+      stream.sendWindow -= room;
+      this.sessionSendWindow -= room;
+      const last = off === data.length;
+      const ok = this.write(Buffer.concat([dataFrameHeader(stream.id, room, fin && last), chunk]));
+      // Wait for the socket even after the last frame: that is the writer's backpressure.
       if (!ok) await this.waitForWake();
-    } while (off < data.length);
+      if (last) break;
+    }
     if (fin) this.maybeForget(stream);
   }
 

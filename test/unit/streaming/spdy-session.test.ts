@@ -112,6 +112,24 @@ describe("SPDY session", () => {
     await client.until("the write callback", () => written);
   });
 
+  it("an exhausted window holds data but not the empty FIN that ends a stream", async () => {
+    const t = await setup();
+    client = t.client;
+    client.send({ type: "settings", clear: false, entries: [{ flags: 0, id: 7, value: 0 }] });
+    const a = client.open({ streamtype: "error" });
+    const b = client.open({ streamtype: "data" });
+    const sa = await t.nextStream();
+    const sb = await t.nextStream();
+    sa.end();
+    sb.end("held");
+    await client.until("FIN on the empty stream", () => client!.finished(a));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(client.dataOf(b).length).to.equal(0);
+    client.send({ type: "window_update", streamId: b, delta: 4 });
+    await client.until("the held data", () => client!.finished(b));
+    expect(client.dataOf(b).toString()).to.equal("held");
+  });
+
   it("a client that sends no flow control frames (spdystream) is paced by the socket only", async () => {
     const t = await setup();
     client = t.client;
