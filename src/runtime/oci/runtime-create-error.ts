@@ -11,20 +11,44 @@ export interface RuntimeLogEntry {
   msg: string;
 }
 
-/** The JSON lines of a runtime log; lines that are not such objects are skipped. */
+/**
+ * The top-level JSON objects in `text`: runc writes one per line, crun writes them back to back
+ * with no newline between, so objects are cut by brace depth (outside strings), not by lines.
+ */
+export function jsonObjects(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') {
+      if (depth > 0) inString = true;
+    } else if (ch === "{") {
+      if (depth++ === 0) start = i;
+    } else if (ch === "}" && depth > 0) {
+      if (--depth === 0) out.push(text.slice(start, i + 1));
+    }
+  }
+  return out;
+}
+
+/** The entries of a runtime's JSON log; anything that is not such an object is skipped. */
 export function parseRuntimeLog(text: string): RuntimeLogEntry[] {
   const out: RuntimeLogEntry[] = [];
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
+  for (const obj of jsonObjects(text)) {
     try {
-      const v: unknown = JSON.parse(line);
+      const v: unknown = JSON.parse(obj);
       if (typeof v !== "object" || v === null) continue;
       const rec = v as Record<string, unknown>;
       if (typeof rec.msg === "string") {
         out.push({ level: typeof rec.level === "string" ? rec.level : "", msg: rec.msg.trim() });
       }
     } catch {
-      // a line the runtime wrote some other way: not an entry
+      // not JSON after all: not an entry
     }
   }
   return out;

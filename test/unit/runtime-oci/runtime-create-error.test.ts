@@ -24,6 +24,16 @@ describe("runtime create errors", () => {
     expect(runtimeCause(parseRuntimeLog('{"level":"warning","msg":"w"}\n'))).to.equal(undefined);
   });
 
+  it("reads crun's objects written back to back, braces in strings and all", () => {
+    const crun =
+      '{"msg":"warn {x}","level":"warning","time":"t"}' +
+      '{"msg":"executable file `nope` not found in $PATH: No such file or directory","level":"error","time":"t"}';
+    const entries = parseRuntimeLog(crun);
+    expect(entries.map((e) => e.level)).to.deep.equal(["warning", "error"]);
+    expect(entries[0]!.msg).to.equal("warn {x}");
+    expect(runtimeCause(entries)).to.match(/^executable file `nope` not found/);
+  });
+
   it("a missing executable is FAILED_PRECONDITION; other failures stay INTERNAL", () => {
     for (const msg of [
       'runc create failed: unable to start container process: exec: "/x": stat /x: no such file or directory',
