@@ -44,8 +44,8 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { config, log } = this.deps;
-    // Before any side effect: bind every listener (a port in use fails here), then lock the
-    // socket, root and state against another berthd. Nothing above touches the file system.
+    // Before any side effect: bind every listener (a port in use fails here; binding touches no
+    // file), then lock the socket, root and state against another berthd (daemon-locks.ts).
     await this.bindListeners();
     this.locks = await lockDaemonPaths(config);
 
