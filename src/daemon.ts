@@ -5,6 +5,8 @@ import * as path from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import type { BerthConfig } from "./config/config.js";
 import { parseHostPort } from "./config/load.js";
+import { ConfigError } from "./config/validate.js";
+import { lockDaemonPaths, releaseLocks } from "./daemon-locks.js";
 import { type Assembled, assemble } from "./assemble.js";
 import type { CriHandlers } from "./cri/handlers.js";
 import { loadCriDefinitions } from "./cri/proto.js";
@@ -17,6 +19,7 @@ import { MetricsHttpServer, registrySource } from "./metrics/http-server.js";
 import { type HandlerProbe, HandlerRegistry } from "./runtime/handler-registry.js";
 import { RuntimeConfigStore } from "./runtime/runtime-config-store.js";
 import type { CommandRunner } from "./util/command.js";
+import type { PidLock } from "./util/pid-lock.js";
 import { prepareSocketPath } from "./util/unix-socket.js";
 
 export interface DaemonDeps {
@@ -33,14 +36,18 @@ export class Daemon {
   private metricsServer: MetricsHttpServer | undefined;
   private ready = false;
   private assembled: Assembled | undefined;
+  private socketCreated = false;
+  private locks: PidLock[] = [];
   metricsPort: number | undefined;
 
   constructor(private readonly deps: DaemonDeps) {}
 
   async start(): Promise<void> {
     const { config, log } = this.deps;
-    await fs.mkdir(config.root, { recursive: true, mode: 0o711 });
-    await fs.mkdir(config.state, { recursive: true, mode: 0o711 });
+    // Before any side effect: bind every listener (a port in use fails here; binding touches no
+    // file), then lock the socket, root and state against another berthd (daemon-locks.ts).
+    await this.bindListeners();
+    this.locks = await lockDaemonPaths(config);
 
     const runtimeConfig = await RuntimeConfigStore.open(config.root);
     const probes = await Promise.all(
@@ -91,24 +98,33 @@ export class Daemon {
     });
     await prepareSocketPath(config.listen);
     await bindUnix(this.server, config.listen);
+    this.socketCreated = true;
     await fs.chmod(config.listen, 0o660);
     log.info({ socket: config.listen }, "CRI server listening");
+    this.metricsServer?.addSource(this.assembled.containerMetrics);
 
+    this.ready = true;
+    log.info("berthd ready");
+  }
+
+  /** Binds the TCP listeners; a bad address or a port in use names its configuration key. */
+  private async bindListeners(): Promise<void> {
+    const { config, log } = this.deps;
     if (config.metrics_address !== "") {
       const hp = parseHostPort(config.metrics_address);
       if (hp) {
-        this.metricsServer = new MetricsHttpServer(
-          [registrySource(this.metrics.registry), this.assembled.containerMetrics],
-          log,
-        );
-        const addr = await this.metricsServer.listen(hp.host, hp.port);
+        this.metricsServer = new MetricsHttpServer([registrySource(this.metrics.registry)], log);
+        const addr = await this.metricsServer.listen(hp.host, hp.port).catch((err: unknown) => {
+          throw new ConfigError(
+            "metrics_address",
+            `cannot listen on ${config.metrics_address}: ${errorMessage(err)}`,
+          );
+        });
         this.metricsPort = addr.port;
         log.info({ address: `${addr.address}:${addr.port}` }, "metrics endpoint listening");
       }
     }
-
-    this.ready = true;
-    log.info("berthd ready");
+    // The streaming server's address is bound here too, the same way.
   }
 
   /** Stops listening, lets in-flight calls finish (briefly), removes the socket. */
@@ -129,10 +145,15 @@ export class Daemon {
     }
     await this.metricsServer?.close();
     await this.assembled?.close();
-    try {
-      await fs.rm(this.deps.config.listen, { force: true });
-    } catch (err) {
-      this.deps.log.warn({ err: errorMessage(err) }, "cannot remove socket");
+    // Only a socket this daemon bound: one found in place may be another process's.
+    if (this.socketCreated) {
+      try {
+        await fs.rm(this.deps.config.listen, { force: true });
+      } catch (err) {
+        this.deps.log.warn({ err: errorMessage(err) }, "cannot remove socket");
+      }
     }
+    await releaseLocks(this.locks, this.deps.log);
+    this.locks = [];
   }
 }

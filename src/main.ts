@@ -1,17 +1,25 @@
 // berthd's entry point: configuration, logger, the daemon, and signal handling.
 import { loadConfig, USAGE } from "./config/load.js";
+import { ConfigError } from "./config/validate.js";
 import { Daemon } from "./daemon.js";
 import { errorMessage } from "./errors.js";
 import { createLogger } from "./log.js";
 import { ProcessRunner } from "./util/command.js";
 import { probeRuntimeHandler } from "./runtime/probe.js";
 
+function configErrorLine(err: unknown): string {
+  const first = errorMessage(err).split("\n")[0] ?? "";
+  if (err instanceof ConfigError) return `configuration: ${first}`;
+  return `${first} (berthd --help lists the flags)`;
+}
+
 async function main(): Promise<number> {
   let loaded;
   try {
     loaded = loadConfig(process.argv.slice(2));
   } catch (err) {
-    console.error(`berthd: ${errorMessage(err)}\n${USAGE}`);
+    // One line naming the key (or flag) at fault; the usage text only on request.
+    console.error(`berthd: ${configErrorLine(err)}`);
     return 2;
   }
   if (loaded.help) {

@@ -81,6 +81,15 @@ function mergeRegistry(doc: Doc, key: string): RegistryConfig {
   return out;
 }
 
+/** `a.b.c.d/n` with each octet 0-255 and n 0-32. */
+export function isIPv4Cidr(s: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
+  if (!m) return false;
+  const [, ...parts] = m;
+  const octets = parts.slice(0, 4).map(Number);
+  return octets.every((o) => o <= 255) && Number(parts[4]) <= 32;
+}
+
 function mergeCni(base: CniConfig, doc: Doc): CniConfig {
   const keys = Object.keys(base) as (keyof CniConfig)[];
   unknownKeys(doc, keys, "cni.");
@@ -93,8 +102,12 @@ function mergeCni(base: CniConfig, doc: Doc): CniConfig {
     out.default_conf_dir = str(doc.default_conf_dir, "cni.default_conf_dir");
   if ("bridge" in doc) out.bridge = str(doc.bridge, "cni.bridge");
   if ("subnet" in doc) out.subnet = str(doc.subnet, "cni.subnet");
-  if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(out.subnet)) {
-    throw new ConfigError("cni.subnet", `expected an IPv4 CIDR, got ${out.subnet}`);
+  if (!isIPv4Cidr(out.subnet)) {
+    throw new ConfigError("cni.subnet", `expected an IPv4 CIDR, got "${out.subnet}"`);
+  }
+  // Linux interface names: 1-15 bytes, no '/', no whitespace, not "." or "..".
+  if (!/^[^/\s:]{1,15}$/.test(out.bridge) || out.bridge === "." || out.bridge === "..") {
+    throw new ConfigError("cni.bridge", `not a valid interface name: "${out.bridge}"`);
   }
   return out;
 }

@@ -7,6 +7,7 @@ import {
   createContainerInSandbox,
   validateContainerConfig,
 } from "../runtime/container/container-create.js";
+import { execSyncReply } from "./exec-sync-reply.js";
 import type { CriHandlers } from "./handlers.js";
 import type { PodDeps } from "./pod-sandboxes.js";
 import { chunks, containerMatches, containerStatusView, containerView } from "./runtime-views.js";
@@ -94,13 +95,20 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
       for (const part of chunks(list(req.filter))) yield { containers: part };
     },
 
-    ExecSync: async (req) => {
+    ExecSync: async (req, { log }) => {
       const res = await containers.execSync(
         req.container_id,
         req.cmd,
         seconds(req.timeout, "timeout"),
       );
-      return { stdout: res.stdout, stderr: res.stderr, exit_code: res.exitCode };
+      const { truncated, ...reply } = execSyncReply(res);
+      if (truncated || res.truncated) {
+        log.info(
+          { stdout_bytes: reply.stdout.length, stderr_bytes: reply.stderr.length },
+          "exec output cut to fit the 16 MiB message limit",
+        );
+      }
+      return reply;
     },
 
     UpdateContainerResources: async (req) => {

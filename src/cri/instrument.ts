@@ -4,7 +4,12 @@
 // errors into gRPC status. Handlers never pick status codes.
 import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
-import { UnavailableError } from "../errors.js";
+import {
+  InternalError,
+  ResourceExhaustedError,
+  UnavailableError,
+  errorMessage,
+} from "../errors.js";
 import type { Logger } from "../log.js";
 import type { BerthMetrics } from "../metrics/berth-metrics.js";
 import { statusName, toGrpcStatus } from "./status.js";
@@ -71,25 +76,55 @@ function logFailure(log: Logger, code: number, details: string, seconds: number)
   else log.info(fields, "call failed");
 }
 
+/**
+ * Encodes a reply before grpc-js sends it, so a reply grpc-js would refuse (over the message
+ * limit, or not serializable) fails here, as an error this wrapper logs and counts, rather than
+ * inside grpc-js after the call was counted as OK. The server's definitions pass the resulting
+ * Buffer through unchanged (see server.ts), so each reply is serialized once.
+ */
+export interface ReplyEncoder<Res> {
+  serialize: (value: Res) => Buffer;
+  maxBytes: number;
+}
+
+function encodeReply<Res>(encoder: ReplyEncoder<Res>, res: Res): Buffer {
+  let buf: Buffer;
+  try {
+    buf = encoder.serialize(res);
+  } catch (err) {
+    throw new InternalError(`cannot serialize the reply: ${errorMessage(err)}`);
+  }
+  if (buf.length > encoder.maxBytes) {
+    throw new ResourceExhaustedError(
+      `reply of ${buf.length} bytes is larger than the ${encoder.maxBytes}-byte message limit`,
+    );
+  }
+  return buf;
+}
+
 export function instrumentUnary<Req, Res>(
   deps: InstrumentDeps,
   service: string,
   method: string,
   impl: UnaryImpl<Req, Res>,
+  encoder?: ReplyEncoder<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   const labels = { service, method };
   return (call, callback) => {
     const timer = new Timer();
     const log = deps.log.child({ rpc: method, ...requestIds(call.request) });
     const run = deps.isReady()
-      ? impl(call.request, { log, signal: callSignal(call) })
+      ? impl(call.request, { log, signal: callSignal(call) }).then((res): Res | Buffer =>
+          encoder !== undefined ? encodeReply(encoder, res) : res,
+        )
       : Promise.reject(new UnavailableError("berthd is starting: state recovery is not done yet"));
     run.then(
       (res) => {
         const s = timer.seconds();
         record(deps, labels, grpc.status.OK, s);
         log.debug({ seconds: s }, "call done");
-        callback(null, res);
+        // A Buffer is the reply already encoded; the definition's serializer passes it through.
+        callback(null, res as Res);
       },
       (err: unknown) => {
         const st = toGrpcStatus(err);

@@ -26,7 +26,8 @@ export function sandboxView(rec: SandboxRecord, state: SandboxStateName): PodSan
 }
 
 export function sandboxStatusView(rec: SandboxRecord, state: SandboxStateName): PodSandboxStatus {
-  const [ip, ...more] = rec.ips;
+  // Once the network is torn down (StopPodSandbox) its addresses may belong to another pod.
+  const [ip, ...more] = rec.networkAttached ? rec.ips : [];
   return {
     id: rec.id,
     metadata: rec.config.metadata,

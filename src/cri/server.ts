@@ -38,10 +38,25 @@ function bindService(
       impl[method] = instrumentStream(deps, service, method, fn as never);
     } else {
       const fn = given ?? (async () => fallback());
-      impl[method] = instrumentUnary(deps, service, method, fn as never);
+      const encoder = { serialize: md.responseSerialize, maxBytes: MAX_MESSAGE_BYTES };
+      impl[method] = instrumentUnary(deps, service, method, fn as never, encoder as never);
     }
   }
   return impl;
+}
+
+/**
+ * The definition with reply serializers that let an already encoded reply (a Buffer, from the
+ * instrument wrapper's size check) through as it is.
+ */
+function passEncodedReplies(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(def).map(([method, md]) => {
+      const serialize = md.responseSerialize;
+      const pass = (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value));
+      return [method, { ...md, responseSerialize: pass }];
+    }),
+  );
 }
 
 export function createCriServer(
@@ -53,8 +68,12 @@ export function createCriServer(
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
-  server.addService(defs.runtime, bindService(defs.runtime, SERVICE_NAMES.runtime, handlers, deps));
-  server.addService(defs.image, bindService(defs.image, SERVICE_NAMES.image, handlers, deps));
+  for (const [def, name] of [
+    [defs.runtime, SERVICE_NAMES.runtime],
+    [defs.image, SERVICE_NAMES.image],
+  ] as const) {
+    server.addService(passEncodedReplies(def), bindService(def, name, handlers, deps));
+  }
   return server;
 }
 

@@ -19,12 +19,19 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 
 export class MetricsHttpServer {
   private readonly server: http.Server;
+  private readonly sources: MetricsSource[];
 
   constructor(
-    private readonly sources: readonly MetricsSource[],
+    sources: readonly MetricsSource[],
     private readonly log: Logger,
   ) {
+    this.sources = [...sources];
     this.server = http.createServer((req, res) => void this.handle(req, res));
+  }
+
+  /** A source that exists only once the daemon is assembled (the port is bound before that). */
+  addSource(source: MetricsSource): void {
+    this.sources.push(source);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -131,6 +131,23 @@ export function sumStats(parts: readonly (CgroupStats | undefined)[]): CgroupSta
   return out;
 }
 
+/**
+ * The pod's stats with its containers' OOM kills added. cgroup v1 counts an OOM kill only in the
+ * memory cgroup whose limit was hit (the container's), while cAdvisor's pod-level series and
+ * cgroup v2's memory.events are hierarchical; so on v1 the pod's count is its own plus theirs.
+ */
+export function withContainerOomKills(
+  pod: CgroupStats,
+  containers: readonly (CgroupStats | undefined)[],
+): CgroupStats {
+  const counts = containers
+    .map((c) => c?.memory?.oomEvents)
+    .filter((n): n is bigint => n !== undefined);
+  if (pod.memory === undefined || counts.length === 0) return pod;
+  const total = counts.reduce((a, b) => a + b, pod.memory.oomEvents ?? 0n);
+  return { ...pod, memory: { ...pod.memory, oomEvents: total } };
+}
+
 export function sumProcesses(parts: readonly (ProcessCounts | undefined)[]): ProcessCounts {
   const out = { processes: 0, threads: 0, fds: 0 };
   for (const p of parts) {
@@ -288,10 +305,17 @@ export class StatsSampler {
       });
       const sample: PodSample = { target: pod, containers };
       if (!pod.ready) return sample;
-      const cgroup =
+      const own =
         pod.cgroupPath === undefined
           ? sumStats(containers.map((c) => c.cgroup))
           : mergeStats(hot.get(pod.cgroupPath), slow.get(pod.cgroupPath)?.stats);
+      const cgroup =
+        own !== undefined && (pod.cgroupPath === undefined || this.deps.setup.mode !== "v2")
+          ? withContainerOomKills(
+              own,
+              containers.map((c) => c.cgroup),
+            )
+          : own;
       if (cgroup !== undefined) {
         sample.cgroup = cgroup;
         live.add(pod.id);

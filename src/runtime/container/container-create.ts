@@ -16,6 +16,7 @@ import type { RuntimeContext } from "../runtime-context.js";
 import { buildContainerSpec } from "../spec/container-spec.js";
 import type { SandboxInfo } from "../spec/context.js";
 import { mountDestinationsToResolve } from "../spec/mounts.js";
+import { ensureHostPath } from "../spec/host-path.js";
 import {
   createImageVolumeDirs,
   listHostDevices,
@@ -123,6 +124,11 @@ export async function createContainerInSandbox(
       readImageUserFiles(rootfs),
       loadLocalhostSeccompProfiles(seccompPaths, `${SC_FIELD}.seccomp`),
     ]);
+    for (const [i, m] of cfg.mounts.entries()) {
+      if (!m.host_path.startsWith("/")) continue; // the spec builder names the fault
+      const made = await ensureHostPath(m.host_path, `config.mounts[${i}].host_path`);
+      if (made.length > 0) log.info({ created: made }, "created missing hostPath directories");
+    }
     await createImageVolumeDirs(
       rootfs,
       image.config,

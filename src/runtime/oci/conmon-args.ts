@@ -50,6 +50,8 @@ export interface ConmonOptions {
   /** Send conmon's own messages to syslog as well. */
   syslog?: boolean;
   noPivot?: boolean;
+  /** The runtime logs to this file as JSON (`--log`, `--log-format json`) instead of stderr. */
+  runtimeLogPath?: string;
 }
 
 /** The arguments after the conmon binary, in one list. */
@@ -77,6 +79,9 @@ export function conmonArgs(o: ConmonOptions): string[] {
     o.runtimePath,
     "--runtime-arg",
     `--root=${o.runtimeRoot}`,
+    ...(o.runtimeLogPath !== undefined
+      ? ["--runtime-arg", `--log=${o.runtimeLogPath}`, "--runtime-arg", "--log-format=json"]
+      : []),
     "--log-path",
     `k8s-file:${o.logPath}`,
     "--exit-dir",

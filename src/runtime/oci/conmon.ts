@@ -10,6 +10,7 @@ import type { Logger } from "../../log.js";
 import { conmonArgs, ctlMessage, parseSyncMessage, type ConmonLogLevel } from "./conmon-args.js";
 import type { ConmonLauncher } from "./conmon-launcher.js";
 import type { OciRuntime } from "./oci-runtime.js";
+import { createFailure, readRuntimeLog, runtimeCause } from "./runtime-create-error.js";
 import { cleanRuntimeMessage } from "./runtime-state.js";
 
 export interface CreateContainerOptions {
@@ -56,6 +57,9 @@ export interface CreatedContainer {
   conmonPidFile: string;
 }
 
+/** The runtime's JSON log of its create, in the persist dir (removed with the container). */
+const RUNTIME_LOG = "runtime-create.log";
+
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Reads a pid file; undefined when missing or not a pid. */
@@ -91,7 +95,9 @@ export async function createContainer(
 ): Promise<CreatedContainer> {
   const containerPidFile = opts.containerPidFile ?? path.join(opts.persistDir, "pidfile");
   const conmonPidFile = opts.conmonPidFile ?? path.join(opts.persistDir, "conmon-pidfile");
+  const runtimeLogPath = path.join(opts.persistDir, RUNTIME_LOG);
   const args = conmonArgs({
+    runtimeLogPath,
     id: opts.id,
     bundle: opts.bundle,
     runtimePath: runtime.handler.path,
@@ -121,6 +127,7 @@ export async function createContainer(
     rm(path.join(opts.exitDir, opts.id), { force: true }),
     rm(path.join(opts.persistDir, "exit"), { force: true }),
     rm(path.join(opts.persistDir, "oom"), { force: true }),
+    rm(runtimeLogPath, { force: true }),
   ]);
   const log = deps.logger.child({ container: opts.id });
   log.debug({ conmon: deps.conmonPath, args }, "starting conmon");
@@ -137,6 +144,7 @@ export async function createContainer(
   );
 
   let failure: string | undefined;
+  let runtimeError: string | undefined;
   let pid = 0;
   if (outcome.exitCode !== 0) {
     failure = `conmon failed (exit status ${String(outcome.exitCode)})${outcome.stderr ? `: ${outcome.stderr}` : ""}`;
@@ -147,14 +155,19 @@ export async function createContainer(
   } else {
     const msg = parseSyncMessage(outcome.syncLine);
     if (msg.ok) pid = msg.pid;
-    else failure = `container create failed: ${cleanRuntimeMessage(msg.message)}`;
+    else {
+      failure = `container create failed: ${cleanRuntimeMessage(msg.message)}`;
+      runtimeError = runtimeCause(await readRuntimeLog(runtimeLogPath).catch(() => []));
+    }
   }
 
   const conmonPid = await readPidFile(conmonPidFile);
   if (failure === undefined && conmonPid === undefined) failure = "conmon wrote no pid file";
   if (failure !== undefined || conmonPid === undefined) {
-    log.warn({ reason: failure }, "container create failed; cleaning up");
+    // The caller gets the runtime's own error alone; everything else it said goes to the log.
+    log.warn({ reason: failure, cause: runtimeError }, "container create failed; cleaning up");
     await cleanupFailedCreate(runtime, opts, conmonPid, log);
+    if (runtimeError !== undefined) throw createFailure(runtimeError);
     throw new InternalError(failure ?? "container create failed");
   }
   return { pid, conmonPid, containerPidFile, conmonPidFile };

@@ -252,8 +252,10 @@ export class SandboxService {
         sandboxId: rec.id,
         netnsPath: rec.netnsPath,
       });
+      // The addresses went back to IPAM: a stopped pod reports none (as containerd does).
       await this.ctx.sandboxes.update(rec.id, (r) => {
         r.networkAttached = false;
+        r.ips = [];
       });
     }
     if (rec.netnsPath !== "") {

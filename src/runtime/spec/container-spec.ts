@@ -9,6 +9,7 @@ import { containerDevices } from "./devices.js";
 import type { ImageConfig } from "./image-config.js";
 import { containerMounts } from "./mounts.js";
 import { containerNamespaces } from "./namespaces.js";
+import { procMasks } from "./proc-masks.js";
 import { OCI_VERSION, type OciLinux, type OciProcess, type OciSpec } from "./oci-types.js";
 import { processArgs, processCwd, processEnv } from "./process-args.js";
 import { containerOomScoreAdj, resourcesToOci } from "./resources.js";
@@ -119,12 +120,9 @@ export function buildContainerSpec(input: ContainerSpecInput): SpecResult {
     field: SC,
   });
   if (seccomp !== undefined) linux.seccomp = seccomp;
-  // kubelet sends exactly the paths to mask (an empty list for privileged or Unmasked
-  // procMount); privileged containers get none whatever was sent.
-  if (!privileged) {
-    if (sc !== null && sc.masked_paths.length > 0) linux.maskedPaths = [...sc.masked_paths];
-    if (sc !== null && sc.readonly_paths.length > 0) linux.readonlyPaths = [...sc.readonly_paths];
-  }
+  const masks = procMasks(sc, privileged);
+  if (masks.maskedPaths.length > 0) linux.maskedPaths = masks.maskedPaths;
+  if (masks.readonlyPaths.length > 0) linux.readonlyPaths = masks.readonlyPaths;
   if (labels.mountLabel !== undefined) linux.mountLabel = labels.mountLabel;
   if (rootfsPropagation !== undefined) linux.rootfsPropagation = rootfsPropagation;
 

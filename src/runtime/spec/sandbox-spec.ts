@@ -9,6 +9,7 @@ import { defaultDeviceRules } from "./devices.js";
 import { kernelMounts } from "./mounts.js";
 import { sandboxHasUts, sandboxNamespaces } from "./namespaces.js";
 import { OCI_VERSION, type OciLinux, type OciProcess, type OciSpec } from "./oci-types.js";
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "./proc-masks.js";
 import { DEFAULT_PATH } from "./process-args.js";
 import { clampOomScoreAdj } from "./resources.js";
 import { selectSeccomp } from "./seccomp.js";
@@ -26,26 +27,8 @@ export const SANDBOX_OOM_SCORE_ADJ = -998;
 export const SANDBOX_CPU_SHARES = 2;
 
 /** kubelet's default masks, which the sandbox gets without being asked. */
-export const SANDBOX_MASKED_PATHS = [
-  "/proc/acpi",
-  "/proc/asound",
-  "/proc/kcore",
-  "/proc/keys",
-  "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
-  "/proc/sched_debug",
-  "/proc/scsi",
-  "/sys/firmware",
-  "/sys/devices/virtual/powercap",
-];
-export const SANDBOX_READONLY_PATHS = [
-  "/proc/bus",
-  "/proc/fs",
-  "/proc/irq",
-  "/proc/sys",
-  "/proc/sysrq-trigger",
-];
+export const SANDBOX_MASKED_PATHS = DEFAULT_MASKED_PATHS;
+export const SANDBOX_READONLY_PATHS = DEFAULT_READONLY_PATHS;
 
 const SC = "config.linux.security_context";
 

@@ -159,6 +159,12 @@ describe("per-container metrics: CRI stats and /metrics (runc, cgroups)", functi
       return s;
     }, 30_000);
     expect(series.labels.name).to.equal(ctrId);
+    // The pod-level series (container="") includes its containers' kills, as cAdvisor's does.
+    const podSeries = one(await scrape(), "container_oom_events_total", {
+      container: "",
+      pod: "oom",
+    });
+    expect(podSeries.value).to.be.at.least(series.value);
     const status = await call().ContainerStatus({ container_id: ctrId });
     expect(status.status!.state).to.equal("CONTAINER_RUNNING");
     // The same counter through the CRI's own metrics (KEP-2371).

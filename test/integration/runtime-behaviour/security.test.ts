@@ -247,7 +247,7 @@ describe("runtime behaviour: security (runc, conmon, overlayfs)", function () {
     await removePod(env, privPod);
   });
 
-  it("masks kubelet's masked_paths and makes readonly_paths read-only; empty lists do not", async () => {
+  it("masks kubelet's masked_paths and makes readonly_paths read-only; Unmasked does not", async () => {
     const script = [
       "stat -c %F /proc/timer_list",
       "wc -c < /proc/timer_list",
@@ -270,13 +270,53 @@ describe("runtime behaviour: security (runc, conmon, overlayfs)", function () {
     expect(masked.text).to.include("Read-only file system");
     expect(masked.lines).to.not.include("sysctl-written");
 
+    // kubelet's Unmasked: empty lists, only allowed with a pod user namespace (hostUsers: false).
     const open = await runOnce(env, pod, name("unmasked"), script, {
-      linux: { security_context: { masked_paths: [], readonly_paths: [] } },
+      linux: {
+        security_context: {
+          masked_paths: [],
+          readonly_paths: [],
+          namespace_options: {
+            network: "POD",
+            pid: "CONTAINER",
+            ipc: "POD",
+            userns_options: { mode: "POD" },
+          },
+        },
+      },
     });
     expect(open.lines[0]).to.equal("regular empty file");
     expect(Number(open.lines[1])).to.be.greaterThan(0);
     expect(Number(open.lines[2])).to.be.greaterThan(0);
     expect(open.lines, open.text).to.include("sysctl-written");
+  });
+
+  it("masks the default paths when the request names none (as crictl sends); privileged gets none", async () => {
+    const script = [
+      "ls /sys/firmware | wc -l",
+      "echo berth > /proc/sys/kernel/domainname && echo domainname-written",
+      "stat -c %F /proc/timer_list",
+    ].join("; ");
+    const plain = await runOnce(env, pod, name("nomasks"), script);
+    expect(plain.lines[0], plain.text).to.equal("0");
+    expect(plain.text).to.include("Read-only file system");
+    expect(plain.lines).to.not.include("domainname-written");
+    expect(plain.lines).to.include("character special file");
+
+    const privPod = await runPod(env, name("priv-masks"), pods, {
+      linux: {
+        security_context: {
+          privileged: true,
+          namespace_options: { network: "POD", pid: "CONTAINER", ipc: "POD" },
+        },
+      },
+    });
+    const priv = await runOnce(env, privPod, name("priv-masks"), script, {
+      linux: { security_context: { privileged: true } },
+    });
+    expect(Number(priv.lines[0]), priv.text).to.be.greaterThan(0);
+    expect(priv.lines, priv.text).to.include("domainname-written");
+    await removePod(env, privPod);
   });
 
   it("seccomp RuntimeDefault blocks unshare; Unconfined allows it", async () => {

@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { silentLogger } from "../../../src/log.js";
-import { InternalError } from "../../../src/errors.js";
+import { FailedPreconditionError, InternalError } from "../../../src/errors.js";
 import { createContainer, processAlive, reopenLog } from "../../../src/runtime/oci/conmon.js";
 import { ProcessConmonLauncher } from "../../../src/runtime/oci/conmon-launcher.js";
 import { criLogLines, parseCriLog } from "../../../src/runtime/oci/cri-log.js";
@@ -244,8 +244,10 @@ describe("runtime-oci: containers under conmon + runc (root)", function () {
     } catch (e) {
       err = e;
     }
-    expect(err).to.be.instanceOf(InternalError);
-    expect((err as Error).message).to.match(/container create failed: .*no-such-binary/);
+    // The runtime's own error alone (from its JSON log): a missing binary is the request's fault.
+    expect(err).to.be.instanceOf(FailedPreconditionError);
+    expect((err as Error).message).to.match(/^\w+ create failed: .*no-such-binary/);
+    expect((err as Error).message).to.not.include("freezer");
     expect(await h.runtime.state(id)).to.equal(undefined);
     const conmonPid = Number(await readFile(path.join(persistDir, "conmon-pidfile"), "utf8"));
     await waitFor("conmon gone", async () => (processAlive(conmonPid) ? undefined : true));

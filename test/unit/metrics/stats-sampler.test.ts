@@ -2,7 +2,12 @@ import { expect } from "chai";
 import type { HotStats } from "../../../src/metrics/hot-cgroup-read.js";
 import type { SlowRequest } from "../../../src/metrics/slow-stats-cache.js";
 import { SlowStatsCache } from "../../../src/metrics/slow-stats-cache.js";
-import { StatsSampler, mergeStats, sumStats } from "../../../src/metrics/stats-sampler.js";
+import {
+  StatsSampler,
+  mergeStats,
+  sumStats,
+  withContainerOomKills,
+} from "../../../src/metrics/stats-sampler.js";
 import { CTR_ID, POD_ID, V1_STATS, containerTarget, podTarget } from "./fake-sample.js";
 
 const CTR_PATH = `/berth/${POD_ID}/${CTR_ID}`;
@@ -122,6 +127,20 @@ describe("metrics: the shared sampler", () => {
     expect(s.pods[0]!.cgroup).to.equal(undefined);
     expect(s.pods[1]!.cgroup).to.equal(undefined);
     expect(s.pods[1]!.containers[0]!.cgroup).to.equal(undefined);
+  });
+
+  it("adds the containers' OOM kills to the pod's (cgroup v1 counts them only in the container's)", () => {
+    const pod = { memory: { ...V1_STATS.memory!, oomEvents: 1n } };
+    const ctr = (n: bigint | undefined) => {
+      const { oomEvents: _, ...memory } = V1_STATS.memory!;
+      return { memory: n !== undefined ? { ...memory, oomEvents: n } : memory };
+    };
+    const out = withContainerOomKills(pod, [ctr(2n), undefined, ctr(undefined), ctr(3n)]);
+    expect(out.memory?.oomEvents).to.equal(6n);
+    expect(pod.memory.oomEvents).to.equal(1n);
+    expect(withContainerOomKills(pod, [ctr(undefined)])).to.equal(pod);
+    const summed = sumStats([ctr(2n), ctr(1n)])!;
+    expect(withContainerOomKills(summed, [ctr(2n), ctr(1n)]).memory?.oomEvents).to.equal(3n);
   });
 
   it("sums the containers of a pod that has no cgroup of its own", async () => {

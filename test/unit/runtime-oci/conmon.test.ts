@@ -103,8 +103,10 @@ describe("runtime-oci: createContainer (fake conmon)", () => {
         containerPidFile: created.containerPidFile,
         conmonPidFile: created.conmonPidFile,
         socketDir: opts.socketDir,
+        runtimeLogPath: path.join(opts.persistDir, "runtime-create.log"),
       }),
     );
+    expect(l.args).to.include("--log-format=json");
     expect(existsSync(path.join(opts.exitDir, "c1"))).to.equal(false);
     expect(existsSync(opts.socketDir)).to.equal(true);
     expect(runner.calls).to.deep.equal([]);

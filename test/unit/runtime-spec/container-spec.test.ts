@@ -6,6 +6,10 @@ import { DEFAULT_CAPABILITIES } from "../../../src/runtime/spec/capabilities.js"
 import { buildContainerSpec } from "../../../src/runtime/spec/container-spec.js";
 import type { ContainerSpecContext } from "../../../src/runtime/spec/context.js";
 import type { ImageConfig } from "../../../src/runtime/spec/image-config.js";
+import {
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_READONLY_PATHS,
+} from "../../../src/runtime/spec/proc-masks.js";
 import { defaultSeccompProfile } from "../../../src/runtime/spec/seccomp-default.js";
 import { containerConfig, containerContext, resources, sandboxConfig } from "./fixtures.js";
 
@@ -65,8 +69,9 @@ describe("runtime/spec buildContainerSpec", () => {
       "pid",
     ]);
     expect(spec.linux.seccomp).to.equal(undefined);
-    expect(spec.linux.maskedPaths).to.equal(undefined);
-    expect(spec.linux.readonlyPaths).to.equal(undefined);
+    // Nothing sent (as crictl does): kubelet's defaults all the same.
+    expect(spec.linux.maskedPaths).to.deep.equal([...DEFAULT_MASKED_PATHS]);
+    expect(spec.linux.readonlyPaths).to.deep.equal([...DEFAULT_READONLY_PATHS]);
     expect(spec.linux.resources?.devices?.[0]).to.deep.equal({ allow: false, access: "rwm" });
     expect(spec.mounts.map((m) => m.destination)).to.deep.equal([
       "/proc",
