@@ -24,7 +24,8 @@ function endWritable(w: Writable | undefined, signal: AbortSignal, last?: Buffer
       cleanup();
       resolve();
     };
-    const cleanup = finished(w, done);
+    // Only the writable side: a transport may hand out Duplex streams whose readable never ends.
+    const cleanup = finished(w, { readable: false }, done);
     if (signal.aborted) {
       done();
       return;

@@ -1,7 +1,7 @@
 // The transport-neutral exec/attach runner: which streams the runtime gets, what the error
 // channel says for each outcome and protocol, and that output streams end before the status.
 import { expect } from "chai";
-import { PassThrough, Writable } from "node:stream";
+import { Duplex, PassThrough, Writable } from "node:stream";
 import { createRemoteCommandRunner } from "../../../src/streaming/remotecommand.js";
 import type { RemoteCommandRequest, RemoteCommandStreams } from "../../../src/streaming/types.js";
 import { FakeStreamingRuntime } from "../../support/fake-streaming-runtime.js";
@@ -165,6 +165,21 @@ describe("remote command runner", () => {
       { width: 80, height: 24 },
       { width: 100, height: 50 },
     ]);
+  });
+
+  it("finishes with Duplex output streams whose readable side never ends (SPDY streams)", async () => {
+    const { s, rc } = streams("v4.channel.k8s.io");
+    const written: Buffer[] = [];
+    const duplexOut = new Duplex({
+      read: () => undefined,
+      write: (c: Buffer, _e, cb) => {
+        written.push(c);
+        cb();
+      },
+    });
+    await run(execReq(["echo", "duplex"]), { ...rc, stdout: duplexOut });
+    expect(Buffer.concat(written).toString()).to.equal("duplex\n");
+    expect(s.error.text).to.equal('{"metadata":{},"status":"Success"}');
   });
 
   it("never rejects, even when the transport's streams are broken", async () => {
