@@ -236,6 +236,10 @@ export class StreamingServer {
     if (chosen !== "") req.headers["sec-websocket-protocol"] = "negotiated";
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       ws.on("error", (err) => this.opts.log.debug({ err: errorMessage(err) }, "websocket"));
+      if (this.closing) {
+        ws.terminate();
+        return;
+      }
       const session = new Session(sreq.kind, socket, this.opts.limits.idleTimeoutMs);
       session.onTeardown(() => ws.terminate());
       ws.once("close", () => session.abort("client closed the connection"));
@@ -266,7 +270,9 @@ export class StreamingServer {
         this.sessions.delete(session);
         const outcome = result.ok ? "success" : "error";
         this.observe(() => this.opts.observe?.ended(kind, outcome));
-        log.debug({ outcome, detail: result.detail }, "stream session ended");
+        const fields = { outcome, detail: result.detail };
+        if (result.ok) log.debug(fields, "stream session ended");
+        else log.info(fields, "stream session ended");
       });
     this.settled.add(done);
     void done.finally(() => this.settled.delete(done));

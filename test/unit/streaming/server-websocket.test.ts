@@ -235,6 +235,10 @@ describe("streaming server: exec and attach over WebSocket", function () {
     expect(h.runtime.execs[0]!.aborted).to.equal(true);
     await eventually(() => h.observed.ended.length === 1);
     expect(h.observed.ended).to.deep.equal(["exec:error"]);
+    // The HTTP server's close waits for every socket it accepted: none may be left behind.
+    const t0 = Date.now();
+    await h.server.close();
+    expect(Date.now() - t0).to.be.lessThan(1000);
   });
 
   it("a token works once: the second connection gets 404", async () => {
