@@ -129,13 +129,17 @@ export class StreamingServer {
 
   private async createServer(): Promise<http.Server> {
     const tls = this.opts.tls;
-    if (!tls) return http.createServer();
+    // Node checks request timeouts on this period (default 30 s); keep it well under the limit.
+    const checkMs = Math.min(30_000, Math.max(50, this.opts.limits.streamCreationTimeoutMs / 4));
+    const common = { connectionsCheckingInterval: checkMs };
+    if (!tls) return http.createServer(common);
     const [cert, key, ca] = await Promise.all([
       readFile(tls.certFile),
       readFile(tls.keyFile),
       tls.caFile ? readFile(tls.caFile) : undefined,
     ]);
     return https.createServer({
+      ...common,
       cert,
       key,
       ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}),
@@ -162,6 +166,16 @@ export class StreamingServer {
 
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", (err) => this.opts.log.debug({ err: errorMessage(err) }, "stream socket"));
+    try {
+      this.dispatch(req, socket, head);
+    } catch (err) {
+      // Whatever went wrong is this connection's problem, never the daemon's.
+      this.opts.log.warn({ err: errorMessage(err) }, "streaming upgrade failed");
+      replyOnSocket(socket, 500, "internal error");
+    }
+  }
+
+  private dispatch(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const route = parseRoute(req.url);
     if (!route) return replyOnSocket(socket, 404, "404 page not found");
     if (req.method !== "GET" && req.method !== "POST") {
@@ -263,7 +277,8 @@ export class StreamingServer {
     this.sessions.add(session);
     this.observe(() => this.opts.observe?.started(kind));
     log.debug("stream session started");
-    const done = work(session)
+    const done = Promise.resolve()
+      .then(() => work(session))
       .catch((err: unknown): SessionResult => ({ ok: false, detail: errorMessage(err) }))
       .then((result) => {
         session.release();

@@ -269,6 +269,56 @@ describe("streaming server: HTTP, SPDY hand-off, limits, URLs, TLS", function ()
     const second = await Client.connect(url, ["v5.channel.k8s.io"]);
     await second.closed;
     expect(second.text(1)).to.equal("over spdy\n");
+    // The refused attempt was no session: observed twice, not three times.
+    await eventually(() => h!.observed.ended.length === 2);
+    expect(h.observed.started).to.deep.equal(["exec", "exec"]);
+  });
+
+  it("traffic pushes the idle deadline back", async () => {
+    h = await startServer({ limits: { streamCreationTimeoutMs: 30_000, idleTimeoutMs: 300 } });
+    const c = await Client.connect(h.server.url({ ...echoReq, cmd: ["cat"], stdin: true }), [
+      "v5.channel.k8s.io",
+    ]);
+    for (let i = 0; i < 8; i++) {
+      c.send(0, `${i}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    c.ws.send(Buffer.from([255, 0]));
+    const { code } = await c.closed;
+    expect(code).to.equal(1000);
+    expect(c.text(1)).to.equal("01234567");
+    expect(c.text(3)).to.equal('{"metadata":{},"status":"Success"}');
+  });
+
+  it("a client that does not finish its request within streamCreationTimeoutMs is cut off", async () => {
+    h = await startServer({ limits: { streamCreationTimeoutMs: 300, idleTimeoutMs: 0 } });
+    const url = h.server.url(echoReq);
+    const sock = net.connect(h.port, "127.0.0.1");
+    sock.on("error", () => undefined);
+    sock.write(`GET ${pathOf(url)} HTTP/1.1\r\nHost: x\r\n`);
+    const t0 = Date.now();
+    await once(sock, "close");
+    expect(Date.now() - t0).to.be.within(200, 3000);
+    expect(h.observed.started).to.deep.equal([]);
+  });
+
+  it("a SPDY server that throws at once ends the session as an error, and nothing else", async () => {
+    const remoteCommand: ServeSpdyRemoteCommand = () => {
+      throw new Error("broken transport");
+    };
+    h = await startServer({ spdy: { ...notSpdy, remoteCommand } });
+    const a = await rawRequest(
+      h.port,
+      spdyLines("POST", h.server.url(echoReq), ["v4.channel.k8s.io"]),
+    );
+    expect(a.status).to.equal(101);
+    await readToEnd(a);
+    await eventually(() => h!.observed.ended.length === 1);
+    expect(h.observed.ended).to.deep.equal(["exec:error"]);
+    // The server still serves.
+    const c = await Client.connect(h.server.url(echoReq), ["v5.channel.k8s.io"]);
+    await c.closed;
+    expect(c.text(1)).to.equal("over spdy\n");
   });
 
   it("closes a session idle for idleTimeoutMs and aborts the runtime", async () => {

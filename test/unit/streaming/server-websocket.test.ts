@@ -181,6 +181,20 @@ describe("streaming server: exec and attach over WebSocket", function () {
     expect(h.runtime.execs[0]!.hadStderr).to.equal(false);
   });
 
+  it("tty: a flood of resize data the runtime never reads does not stall stdin", async () => {
+    const c = await Client.connect(
+      h.server.url(execReq(["cat"], { tty: true, stdin: true, stderr: false })),
+      ["v5.channel.k8s.io"],
+    );
+    const size = Buffer.from('{"Width":80,"Height":24}'.repeat(400));
+    for (let i = 0; i < 100; i++) c.send(4, size); // ~1 MiB of sizes nobody reads
+    c.send(0, "still flowing");
+    c.ws.send(Buffer.from([255, 0]));
+    await c.closed;
+    expect(c.text(1)).to.equal("still flowing");
+    expect(c.text(3)).to.equal(SUCCESS);
+  });
+
   it("attach: the container's output and stdin, ended by CLOSE", async () => {
     const c = await Client.connect(
       h.server.url({
