@@ -73,13 +73,21 @@ async function outcomeOf(
   }
 }
 
-/** Runs one session and returns its outcome (for the server's logs and metrics). Never rejects. */
+export interface RunResult {
+  outcome: Outcome;
+  /** The session's signal had aborted by the time the runtime returned: the client (or a
+   *  timeout) cut the command short. */
+  interrupted: boolean;
+}
+
+/** Runs one session and says how it went (for the server's logs and metrics). Never rejects. */
 export async function runRemoteCommand(
   runtime: StreamingRuntime,
   req: RemoteCommandRequest,
   streams: RemoteCommandStreams,
-): Promise<Outcome> {
+): Promise<RunResult> {
   const outcome = await outcomeOf(runtime, req, streamIO(req, streams));
+  const interrupted = streams.signal.aborted;
   try {
     await Promise.all([
       endWritable(streams.stdout, streams.signal),
@@ -91,7 +99,7 @@ export async function runRemoteCommand(
   } catch {
     // The transport's streams are gone; the outcome stands.
   }
-  return outcome;
+  return { outcome, interrupted };
 }
 
 /** The RunRemoteCommand a transport calls, bound to the runtime. */

@@ -83,10 +83,19 @@ export class StreamingServer {
     server.headersTimeout = this.opts.limits.streamCreationTimeoutMs;
     server.requestTimeout = this.opts.limits.streamCreationTimeoutMs;
     server.on("request", (req, res) => this.onRequest(req, res));
+    // Malformed or too slow requests: answer if the socket still can, and always let it go.
+    server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+      const status = err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+      if (!socket.writable) return void socket.destroy();
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`,
+        () => socket.destroy(),
+      );
+      setTimeout(() => socket.destroy(), 1000).unref();
+    });
     server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
     );
-    server.on("clientError", (_err, socket: Duplex) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen({ host: host === "" ? undefined : host, port }, () => {

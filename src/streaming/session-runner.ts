@@ -6,9 +6,8 @@ import type { WebSocket } from "ws";
 import { errorMessage } from "../errors.js";
 import { queryPorts } from "./http-request.js";
 import { WS_SPDY_TUNNEL_PROTOCOL } from "./protocols.js";
-import { runRemoteCommand } from "./remotecommand.js";
+import { runRemoteCommand, type RunResult } from "./remotecommand.js";
 import type { Session } from "./session.js";
-import type { Outcome } from "./status.js";
 import type {
   ForwardPort,
   RemoteCommandRequest,
@@ -31,10 +30,11 @@ export interface SessionResult {
 
 type PortForwardRequest = Extract<StreamRequest, { kind: "portforward" }>;
 
-function resultOf(outcome: Outcome | undefined, lost: boolean): SessionResult {
-  if (!outcome) return { ok: false, detail: "the client never opened its streams" };
+function resultOf(run: RunResult | undefined): SessionResult {
+  if (!run) return { ok: false, detail: "the client never opened its streams" };
+  const { outcome, interrupted } = run;
   if (outcome.kind === "error") return { ok: false, detail: outcome.message };
-  if (lost) return { ok: false, detail: "the client went away before the end" };
+  if (interrupted) return { ok: false, detail: "cut short: the client went away or timed out" };
   return { ok: true, detail: outcome.kind === "exit" ? `exit code ${outcome.code}` : undefined };
 }
 
@@ -69,15 +69,13 @@ export class SessionRunner {
       await this.spdyServe.portForward(socket, head, pf.forward, this.limits);
       return pf.result();
     }
-    let outcome: Outcome | undefined;
-    let lost = false;
+    let result: RunResult | undefined;
     const run: RunRemoteCommand = async (r, streams) => {
       const signal = AbortSignal.any([streams.signal, session.signal]);
-      outcome = await runRemoteCommand(this.runtime, r, { ...streams, signal });
-      lost = signal.aborted;
+      result = await runRemoteCommand(this.runtime, r, { ...streams, signal });
     };
     await this.spdyServe.remoteCommand(socket, head, req, protocol, run, this.limits);
-    return resultOf(outcome, lost);
+    return resultOf(result);
   }
 
   async webSocket(
@@ -91,8 +89,7 @@ export class SessionRunner {
     if (req.kind !== "portforward") {
       const run = (r: RemoteCommandRequest, s: RemoteCommandStreams) =>
         runRemoteCommand(this.runtime, r, s);
-      const outcome = await serveWebSocketRemoteCommand(ws, protocol, req, run, wsOpts);
-      return resultOf(outcome, session.signal.aborted);
+      return resultOf(await serveWebSocketRemoteCommand(ws, protocol, req, run, wsOpts));
     }
     const pf = this.forwarder(req, session);
     if (protocol === WS_SPDY_TUNNEL_PROTOCOL) {

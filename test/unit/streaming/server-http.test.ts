@@ -295,10 +295,13 @@ describe("streaming server: HTTP, SPDY hand-off, limits, URLs, TLS", function ()
     const url = h.server.url(echoReq);
     const sock = net.connect(h.port, "127.0.0.1");
     sock.on("error", () => undefined);
+    let answer = "";
+    sock.on("data", (d: Buffer) => (answer += d.toString()));
     sock.write(`GET ${pathOf(url)} HTTP/1.1\r\nHost: x\r\n`);
     const t0 = Date.now();
     await once(sock, "close");
     expect(Date.now() - t0).to.be.within(200, 3000);
+    expect(answer).to.match(/^HTTP\/1.1 408 /);
     expect(h.observed.started).to.deep.equal([]);
   });
 
