@@ -239,6 +239,35 @@ describe("crictl over berth's streaming server (--transport websocket)", functio
     expect(r.code).to.equal(0);
   });
 
+  it("exec -it: a terminal, its size on the resize channel", async () => {
+    // crictl wants a real terminal for -t: util-linux `script` gives it one of a known size.
+    const cmd = [
+      CRICTL,
+      ...crictlArgs(sock),
+      "exec",
+      "-it",
+      "--transport",
+      "websocket",
+      "c1",
+      "sizes",
+      "1",
+    ]
+      .map((a) => `'${a}'`)
+      .join(" ");
+    const r = await new Promise<Run>((resolve) => {
+      execFile(
+        "script",
+        ["-qec", `stty rows 40 cols 100; ${cmd}`, "/dev/null"],
+        { timeout: 30_000 },
+        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+      );
+    });
+    expect(r.stdout).to.contain('[{"width":100,"height":40}]');
+    expect(r.code).to.equal(0);
+    const call = runtime.execs.at(-1)!;
+    expect([call.tty, call.hadStdin, call.hadStderr]).to.deep.equal([true, true, false]);
+  });
+
   it("port-forward: 1 MiB there and back through a local port", async function () {
     if (!spdyAvailable) {
       // crictl tunnels SPDY in WebSocket for port-forward; the SPDY transport is its own module.
