@@ -1,8 +1,10 @@
 // The names of the streaming subprotocols and what each one implies (apimachinery
 // pkg/util/remotecommand/constants.go, kubelet's remotecommand and portforward packages).
 
-/** SPDY exec/attach versions, most preferred first (X-Stream-Protocol-Version). */
+/** SPDY exec/attach versions, most preferred first (X-Stream-Protocol-Version). v5 is v4 on
+ *  SPDY (its CLOSE signal exists only on WebSocket); crictl 1.32 offers it first. */
 export const SPDY_REMOTE_COMMAND_PROTOCOLS = [
+  "v5.channel.k8s.io",
   "v4.channel.k8s.io",
   "v3.channel.k8s.io",
   "v2.channel.k8s.io",

@@ -16,7 +16,7 @@ import { bindUnix, createCriServer } from "../../src/cri/server.js";
 import { silentLogger } from "../../src/log.js";
 import { BerthMetrics } from "../../src/metrics/berth-metrics.js";
 import { StreamingServer } from "../../src/streaming/server.js";
-import type { ServeSpdyPortForward, ServeSpdyRemoteCommand } from "../../src/streaming/types.js";
+import { serveSpdyPortForward, serveSpdyRemoteCommand } from "../../src/streaming/spdy/index.js";
 import { FakeStreamingRuntime, startEchoServer } from "../support/fake-streaming-runtime.js";
 
 const CRICTL = "/work/shared/conformance/bin/crictl";
@@ -59,28 +59,6 @@ function crictl(sock: string, args: string[], input?: string): Promise<Run> {
   });
 }
 
-/** The SPDY transport is another module; tests that need it load it when it is there. */
-async function loadSpdy(): Promise<
-  { remoteCommand: ServeSpdyRemoteCommand; portForward: ServeSpdyPortForward } | undefined
-> {
-  const file = path.join(__dirname, "..", "..", "src", "streaming", "spdy", "index.js");
-  if (!existsSync(file)) return undefined;
-  const mod = (await import(file)) as {
-    serveSpdyRemoteCommand: ServeSpdyRemoteCommand;
-    serveSpdyPortForward: ServeSpdyPortForward;
-  };
-  return { remoteCommand: mod.serveSpdyRemoteCommand, portForward: mod.serveSpdyPortForward };
-}
-
-const noSpdy = {
-  remoteCommand: async () => {
-    throw new Error("no SPDY transport in this build");
-  },
-  portForward: async () => {
-    throw new Error("no SPDY transport in this build");
-  },
-};
-
 describe("crictl over berth's streaming server (--transport websocket)", function () {
   this.timeout(60_000);
   let dir: string;
@@ -89,19 +67,16 @@ describe("crictl over berth's streaming server (--transport websocket)", functio
   let streaming: StreamingServer;
   let runtime: FakeStreamingRuntime;
   const calls: string[] = [];
-  let spdyAvailable = false;
 
   before(async function () {
     if (!existsSync(CRICTL)) this.skip();
     dir = mkdtempSync(path.join(os.tmpdir(), "berth-crictl-stream-"));
     sock = path.join(dir, "cri.sock");
     runtime = new FakeStreamingRuntime();
-    const spdy = await loadSpdy();
-    spdyAvailable = spdy !== undefined;
     streaming = new StreamingServer({
       address: "127.0.0.1:0",
       runtime,
-      spdy: spdy ?? noSpdy,
+      spdy: { remoteCommand: serveSpdyRemoteCommand, portForward: serveSpdyPortForward },
       limits: { streamCreationTimeoutMs: 30_000, idleTimeoutMs: 0 },
       maxSessions: 50,
       log: silentLogger(),
@@ -268,20 +243,12 @@ describe("crictl over berth's streaming server (--transport websocket)", functio
     expect([call.tty, call.hadStdin, call.hadStderr]).to.deep.equal([true, true, false]);
   });
 
-  it("port-forward: 1 MiB there and back through a local port", async function () {
-    if (!spdyAvailable) {
-      // crictl tunnels SPDY in WebSocket for port-forward; the SPDY transport is its own module.
-      this.skip();
-    }
+  it("port-forward: 1 MiB there and back through a local port", async () => {
+    // crictl tunnels SPDY in WebSocket for port-forward.
     await portForwardRoundTrip(["--transport", "websocket"]);
   });
 
   describe("through the SPDY transport (crictl's default, what kubelet speaks)", () => {
-    before(function () {
-      // The SPDY transport is its own module (src/streaming/spdy); without it, nothing to test.
-      if (!spdyAvailable) this.skip();
-    });
-
     it("exec: output, exit codes and stdin", async () => {
       const ok = await crictl(sock, ["exec", "c1", "echo", "over", "spdy"]);
       expect(ok.stdout).to.equal("over spdy\n");

@@ -16,11 +16,10 @@ import { bindUnix, createCriServer } from "../../src/cri/server.js";
 import { silentLogger } from "../../src/log.js";
 import { BerthMetrics } from "../../src/metrics/berth-metrics.js";
 import {
-  SPDY_PORT_FORWARD_PROTOCOL,
+  PORT_FORWARD_PROTOCOL,
   SPDY_REMOTE_COMMAND_PROTOCOLS,
-  serveSpdyPortForward,
-  serveSpdyRemoteCommand,
-} from "../../src/streaming/spdy/index.js";
+} from "../../src/streaming/protocols.js";
+import { serveSpdyPortForward, serveSpdyRemoteCommand } from "../../src/streaming/spdy/index.js";
 import type {
   RemoteCommandRequest,
   RemoteCommandStreams,
@@ -169,7 +168,7 @@ export class SpdyStreamEnv {
       .split(",")
       .map((p) => p.trim());
     const supported: readonly string[] =
-      stored?.kind === "portforward" ? [SPDY_PORT_FORWARD_PROTOCOL] : SPDY_REMOTE_COMMAND_PROTOCOLS;
+      stored?.kind === "portforward" ? [PORT_FORWARD_PROTOCOL] : SPDY_REMOTE_COMMAND_PROTOCOLS;
     const protocol = supported.find((p) => offered.includes(p));
     if (!stored || !protocol || req.headers.upgrade?.toLowerCase() !== "spdy/3.1") {
       sock.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");

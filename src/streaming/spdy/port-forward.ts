@@ -9,8 +9,6 @@ import { SpdySession } from "./session.js";
 import type { SpdyStream } from "./stream.js";
 import { endStreams } from "./streams-end.js";
 
-export const SPDY_PORT_FORWARD_PROTOCOL = "portforward.k8s.io";
-
 interface Pair {
   requestId: string;
   data?: SpdyStream;

@@ -18,16 +18,6 @@ import { endStreams } from "./streams-end.js";
 export const STREAM_TYPES = ["error", "stdin", "stdout", "stderr", "resize"] as const;
 export type StreamType = (typeof STREAM_TYPES)[number];
 
-/** Subprotocols berth accepts for exec/attach over SPDY, preferred first. v5 is v4 on SPDY
- *  (its CLOSE signal exists only on WebSocket). */
-export const SPDY_REMOTE_COMMAND_PROTOCOLS = [
-  "v5.channel.k8s.io",
-  "v4.channel.k8s.io",
-  "v3.channel.k8s.io",
-  "v2.channel.k8s.io",
-  "channel.k8s.io",
-] as const;
-
 /** Protocols before v3 know no resize stream (a stream of that type is ignored). */
 function supportsResize(protocol: string): boolean {
   return protocol !== "v2.channel.k8s.io" && protocol !== "channel.k8s.io" && protocol !== "";

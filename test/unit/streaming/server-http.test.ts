@@ -67,7 +67,7 @@ describe("streaming server: tokens, routes and the SPDY hand-off", function () {
       const url = h.server.url(echoReq);
       const a = await rawRequest(
         h.port,
-        spdyLines(method, url, ["v5.channel.k8s.io, v3.channel.k8s.io", "v4.channel.k8s.io"]),
+        spdyLines(method, url, ["v6.channel.k8s.io, v3.channel.k8s.io", "v4.channel.k8s.io"]),
         "FRAMES",
       );
       expect(a.status).to.equal(101);
@@ -104,12 +104,13 @@ describe("streaming server: tokens, routes and the SPDY hand-off", function () {
     expect(await readToEnd(ok)).to.equal('OUT:over spdy\nERR:{"metadata":{},"status":"Success"}');
     const none = await rawRequest(
       h.port,
-      spdyLines("POST", h.server.url(echoReq), ["v5.channel.k8s.io", "portforward.k8s.io"]),
+      spdyLines("POST", h.server.url(echoReq), ["v6.channel.k8s.io", "portforward.k8s.io"]),
     );
     expect(none.status).to.equal(403);
     expect(
       none.headers.filter(([k]) => k === "x-accepted-stream-protocol-versions").map(([, v]) => v),
     ).to.deep.equal([
+      "v5.channel.k8s.io",
       "v4.channel.k8s.io",
       "v3.channel.k8s.io",
       "v2.channel.k8s.io",
