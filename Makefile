@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 MOCHA := node_modules/.bin/mocha
 
-.PHONY: deps build run test lint format typecheck unit grpc integration bench clean
+.PHONY: deps build run test lint format typecheck unit grpc integration conformance bench clean
 
 deps:
 	@scripts/deps.sh
@@ -39,6 +39,25 @@ integration: build
 # lint, typecheck (the build), then all three test layers in one mocha run.
 test: lint
 	$(MOCHA) 'dist/test/unit/**/*.test.js' 'dist/test/grpc/**/*.test.js' 'dist/test/integration/**/*.test.js'
+
+# The CRI validation suite (critest, cri-tools v1.32.0) against a fresh berthd, with the kit in
+# ../shared/conformance when it exists; fails on any failed spec. HANDLER=crun runs every pod on
+# crun (the kit moves hugetlb to cgroup v1 for the run and back). The kit's lock keeps two runs
+# from sharing its ports and bridge.
+CONFORMANCE_KIT := ../shared/conformance
+# ---- Specs skipped by name (ginkgo regex) until berth can pass them ------------------------
+# STREAMING: the five "[k8s.io] Streaming" specs (exec, attach, port-forward) fail until the
+# streaming server lands. Empty this when it merges (then 88 pass on this host, on both handlers).
+CRITEST_SKIP := \[k8s\.io\] Streaming
+# ---------------------------------------------------------------------------------------------
+conformance: build
+	@if [ ! -d $(CONFORMANCE_KIT) ]; then \
+	  echo "conformance: SKIPPED: no conformance kit at $(CONFORMANCE_KIT) (nothing was run)"; \
+	  exit 0; \
+	fi; \
+	echo "conformance: critest on handler '$${HANDLER:-default}'$(if $(CRITEST_SKIP), skipping '$(CRITEST_SKIP)')"; \
+	flock /tmp/critest.lock $(CONFORMANCE_KIT)/run-critest.sh \
+	  $(if $(CRITEST_SKIP),'--ginkgo.skip=$(CRITEST_SKIP)')
 
 bench: build
 	node dist/bench/run.js

@@ -15,6 +15,7 @@ import {
   type MemoryStats,
 } from "./cgroup/index.js";
 import { readHotStats, type HotStats } from "./hot-cgroup-read.js";
+import { containerReadable, reuseSample } from "./sample-reuse.js";
 import { readNetDev, type NetInterfaceStats } from "./netdev.js";
 import { readCgroupProcessCounts, type ProcessCounts } from "./procfs.js";
 import { SlowStatsCache, type SlowReader, type SlowRequest } from "./slow-stats-cache.js";
@@ -225,12 +226,27 @@ export class StatsSampler {
     );
   }
 
-  /** A sample at most `maxAgeMs` old (default: the cache period); 0 forces a new pass. */
-  sample(opts: { maxAgeMs?: number } = {}): Promise<NodeSample> {
+  /**
+   * A sample whose readings are at most `maxAgeMs` old (default: the cache period; 0 forces a
+   * new pass) and whose pods and containers are the records' as of this call: the readings of a
+   * pass are reused, its set of targets never is. A target readable now that the pass did not
+   * read (a container just started) brings a new pass.
+   */
+  async sample(opts: { maxAgeMs?: number } = {}): Promise<NodeSample> {
     const maxAge = opts.maxAgeMs ?? this.cacheMs;
-    if (this.last !== undefined && this.nowMs() - this.last.atMs < maxAge) {
-      return Promise.resolve(this.last.sample);
-    }
+    const last = this.last;
+    let base = last !== undefined && this.nowMs() - last.atMs < maxAge ? last.sample : undefined;
+    base ??= await this.pass();
+    const reused = reuseSample(base, this.deps.listTargets(), this.deps.layers);
+    if (reused.unread === 0) return reused.sample;
+    // A pass running now may have listed its targets before this caller's container existed.
+    if (this.inflight !== undefined) await this.inflight.catch(() => undefined);
+    const next = await this.pass();
+    return reuseSample(next, this.deps.listTargets(), this.deps.layers).sample;
+  }
+
+  /** The pass in progress, or a new one; concurrent callers share it. */
+  private pass(): Promise<NodeSample> {
     if (this.inflight === undefined) {
       this.inflight = this.takeSample()
         .then((sample) => {
@@ -292,7 +308,7 @@ export class StatsSampler {
         const out: ContainerSample = { target };
         const layer = this.deps.layers?.get(target.id);
         if (layer !== undefined) out.layer = layer;
-        if (!pod.ready || !target.running || target.cgroupPath === undefined) return out;
+        if (!containerReadable(pod, target) || target.cgroupPath === undefined) return out;
         const entry = slow.get(target.cgroupPath);
         const cgroup = mergeStats(hot.get(target.cgroupPath), entry?.stats);
         if (cgroup === undefined) return out;

@@ -26,6 +26,7 @@ import {
   resolveDevices,
   resolveMountDestinations,
 } from "../spec/prepare.js";
+import { checkRunAsGroup } from "../spec/user.js";
 import { newId } from "../store/id-index.js";
 
 const SC_FIELD = "config.linux.security_context";
@@ -45,6 +46,7 @@ export function validateContainerConfig(
       throw new InvalidArgumentError(`config.mounts[${i}].container_path`, "must be absolute");
     }
   }
+  checkRunAsGroup(config.linux?.security_context ?? null, SC_FIELD);
   return config;
 }
 
@@ -115,14 +117,14 @@ export async function createContainerInSandbox(
 
     const sbInfo = sandboxInfo(sandbox);
     const sc = cfg.linux?.security_context ?? null;
-    const seccompPaths = [localhostSeccompPath(sc, `${SC_FIELD}.seccomp`)].filter(
+    const seccompPaths = [localhostSeccompPath(sc, SC_FIELD)].filter(
       (p): p is string => p !== undefined,
     );
     const [mountDestinations, devices, userFiles, localhost] = await Promise.all([
       resolveMountDestinations(rootfs, mountDestinationsToResolve(cfg, sbInfo)),
       resolveDevices(cfg.devices),
       readImageUserFiles(rootfs),
-      loadLocalhostSeccompProfiles(seccompPaths, `${SC_FIELD}.seccomp`),
+      loadLocalhostSeccompProfiles(seccompPaths, SC_FIELD),
     ]);
     for (const [i, m] of cfg.mounts.entries()) {
       if (!m.host_path.startsWith("/")) continue; // the spec builder names the fault

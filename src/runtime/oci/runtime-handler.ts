@@ -83,13 +83,22 @@ async function runtimeVersion(
   }
 }
 
-async function writeProbeBundle(
+/**
+ * The directories the probe's rootfs needs: /bin for the shell, every mount point of the config,
+ * and /dev, where a runtime makes the default device nodes (crun opens it and fails without it;
+ * runc creates it itself).
+ */
+export const PROBE_ROOTFS_DIRS = ["bin", "proc", "dev"] as const;
+
+/** The probe's bundle: config.json and a rootfs with only `binary` at /bin/sh. */
+export async function writeProbeBundle(
   bundle: string,
   cgroupsPath: string,
   binary: string,
 ): Promise<void> {
-  await mkdir(path.join(bundle, "rootfs", "bin"), { recursive: true });
-  await mkdir(path.join(bundle, "rootfs", "proc"));
+  for (const d of PROBE_ROOTFS_DIRS) {
+    await mkdir(path.join(bundle, "rootfs", d), { recursive: true, mode: 0o755 });
+  }
   await placeBinary(binary, path.join(bundle, "rootfs/bin/sh"));
   await writeFile(path.join(bundle, "config.json"), JSON.stringify(probeConfig(cgroupsPath)));
 }

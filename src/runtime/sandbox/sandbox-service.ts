@@ -16,10 +16,14 @@ import type { RuntimeContext } from "../runtime-context.js";
 import { RuntimePaths } from "../paths.js";
 import { type SandboxRecord, sandboxFullName, sandboxState } from "../records.js";
 import { buildSandboxSpec } from "../spec/sandbox-spec.js";
+import { loadLocalhostSeccompProfiles, localhostSeccompPath } from "../spec/prepare.js";
+import { checkRunAsGroup } from "../spec/user.js";
 import { newId } from "../store/id-index.js";
 import { mountShm, podFilePaths, unmountIfMounted, writePodFiles } from "./pod-files.js";
 import { hostsFile } from "./pod-files.js";
 import * as os from "node:os";
+
+const SC_FIELD = "config.linux.security_context";
 
 export class SandboxService {
   private readonly locks = new KeyedMutex();
@@ -66,6 +70,14 @@ export class SandboxService {
   async run(config: PodSandboxConfig__Output | null, runtimeHandler: string): Promise<string> {
     const cfg = validateSandboxConfig(config);
     const handler = this.ctx.handlers.resolve(runtimeHandler);
+    // The infra process runs under the pod's seccomp profile; a Localhost one is read (and
+    // found missing) before anything is made.
+    const localhost = await loadLocalhostSeccompProfiles(
+      [localhostSeccompPath(cfg.linux?.security_context ?? null, SC_FIELD)].filter(
+        (p): p is string => p !== undefined,
+      ),
+      SC_FIELD,
+    );
     const id = newId();
     const name = sandboxFullName(cfg);
     this.ctx.sandboxNames.reserve(name, id);
@@ -73,7 +85,9 @@ export class SandboxService {
     const undo = new CleanupStack(log);
     undo.push("release name", async () => this.ctx.sandboxNames.release(name));
     try {
-      const rec = await this.locks.run(id, () => this.build(id, name, cfg, handler.name, undo));
+      const rec = await this.locks.run(id, () =>
+        this.build(id, name, cfg, handler.name, localhost, undo),
+      );
       undo.commit();
       log.info({ ips: rec.ips, handler: handler.name }, "pod sandbox ready");
       return id;
@@ -88,6 +102,7 @@ export class SandboxService {
     name: string,
     cfg: PodSandboxConfig__Output,
     handlerName: string,
+    localhostSeccomp: Record<string, string>,
     undo: CleanupStack,
   ): Promise<SandboxRecord> {
     const { paths, runner } = this.ctx;
@@ -151,7 +166,7 @@ export class SandboxService {
         namespacePaths: netnsPath !== "" ? { net: netnsPath } : {},
         hostname,
         ...(hostIpc ? {} : { shmPath: files.shm }),
-        seccomp: { localhost: {} },
+        seccomp: { localhost: localhostSeccomp },
         hostHas: this.ctx.hostFeatures,
         oomScoreAdjMin: this.ctx.oomScoreAdjMin,
         allCapabilities: this.ctx.allCapabilities,
@@ -304,6 +319,7 @@ export function validateSandboxConfig(
   if (config.hostname.length > 253) {
     throw new InvalidArgumentError("config.hostname", "longer than 253 characters");
   }
+  checkRunAsGroup(config.linux?.security_context ?? null, SC_FIELD);
   return config;
 }
 

@@ -118,13 +118,35 @@ function resolveImageUser(
 }
 
 /**
+ * run_as_group names the primary group of the user the request names: without run_as_user (or
+ * a container's run_as_username) there is no such user, and the image's user is not it. kubelet
+ * never sends it alone; containerd and critest reject it. `field` is the security context's path.
+ */
+export function checkRunAsGroup(
+  sc: {
+    run_as_group: { value: string } | null;
+    run_as_user: { value: string } | null;
+    run_as_username?: string;
+  } | null,
+  field: string,
+): void {
+  if (sc?.run_as_group && !sc.run_as_user && (sc.run_as_username ?? "") === "") {
+    throw new InvalidArgumentError(
+      `${field}.run_as_group`,
+      "set without run_as_user or run_as_username",
+    );
+  }
+}
+
+/**
  * The OCI process user. Like containerd, the primary gid leads additionalGids; under the
  * Merge policy (the default) the groups that list the user in the image's /etc/group follow,
  * then the request's supplemental_groups. Strict keeps only the primary gid and those.
- * run_as_group applies over the image's User too (CRI-O's reading; containerd rejects it).
+ * run_as_group needs run_as_user or run_as_username (checkRunAsGroup).
  */
 export function resolveUser(inputs: UserInputs): OciUser {
   const sc = inputs.securityContext;
+  checkRunAsGroup(sc, SC);
   const users = parsePasswd(inputs.passwd ?? "");
   const groups = parseGroup(inputs.group ?? "");
   let uid: number;

@@ -65,15 +65,76 @@ describe("metrics: the shared sampler", () => {
   it("shares one pass among concurrent callers and reuses it within the cache period", async () => {
     const h = harness();
     const [a, b] = await Promise.all([h.sampler.sample(), h.sampler.sample()]);
-    expect(a).to.equal(b);
+    expect(a).to.deep.equal(b);
     expect(h.calls.hot).to.equal(2); // pod + container
     h.clock.ms += 500;
-    expect(await h.sampler.sample()).to.equal(a);
+    h.clock.ns += 500_000_000n;
+    expect(await h.sampler.sample()).to.deep.equal(a);
+    expect(h.calls.hot).to.equal(2);
     h.clock.ms += 600;
+    h.clock.ns += 600_000_000n;
     const c = await h.sampler.sample();
-    expect(c).to.not.equal(a);
+    expect(c.atNs).to.not.equal(a.atNs);
     expect(h.calls.hot).to.equal(4);
-    expect(await h.sampler.sample({ maxAgeMs: 0 })).to.not.equal(c);
+    await h.sampler.sample({ maxAgeMs: 0 });
+    expect(h.calls.hot).to.equal(6);
+  });
+
+  it("lists a container started after the cached pass: reads it, reuses the rest", async () => {
+    const h = harness();
+    const first = await h.sampler.sample();
+    expect(h.calls.hot).to.equal(2);
+    const NEW_ID = "d".repeat(64);
+    const NEW_PATH = `/berth/${POD_ID}/${NEW_ID}`;
+    h.cpu.set(NEW_PATH, 7n);
+    const started = containerTarget({ id: NEW_ID, cgroupPath: NEW_PATH, labels: { foo: "bar" } });
+    h.setTargets([podTarget({ containers: [containerTarget(), started] })]);
+    h.clock.ms += 100; // well within the cache period
+    const second = await h.sampler.sample();
+    const ids = second.pods[0]!.containers.map((c) => c.target.id);
+    expect(ids).to.deep.equal([CTR_ID, NEW_ID]);
+    expect(second.pods[0]!.containers[1]!.cgroup!.cpu!.usageNs).to.equal(7n);
+    expect(second.pods[0]!.containers[1]!.target.labels).to.deep.equal({ foo: "bar" });
+    expect(h.calls.hot).to.equal(5); // one new pass: pod, old container, new container
+    // Now cached with the new container: no further reads.
+    h.clock.ms += 100;
+    await h.sampler.sample();
+    expect(h.calls.hot).to.equal(5);
+    expect(first.pods[0]!.containers).to.have.length(1);
+  });
+
+  it("drops a removed container and a stopped one's readings without a new pass", async () => {
+    const h = harness();
+    await h.sampler.sample();
+    h.setTargets([podTarget({ containers: [containerTarget({ running: false })] })]);
+    h.clock.ms += 100;
+    const s = await h.sampler.sample();
+    expect(s.pods[0]!.containers[0]!.cgroup).to.equal(undefined);
+    expect(s.pods[0]!.containers[0]!.target.running).to.equal(false);
+    h.setTargets([podTarget({ containers: [] })]);
+    const t = await h.sampler.sample();
+    expect(t.pods[0]!.containers).to.deep.equal([]);
+    expect(t.pods[0]!.cgroup).to.not.equal(undefined); // the pod's reading is reused
+    h.setTargets([]);
+    expect((await h.sampler.sample()).pods).to.deep.equal([]);
+    expect(h.calls.hot).to.equal(2);
+  });
+
+  it("a caller that arrives during a pass begun before its container existed gets it", async () => {
+    const h = harness({ cacheMs: 0 });
+    const NEW_ID = "d".repeat(64);
+    const NEW_PATH = `/berth/${POD_ID}/${NEW_ID}`;
+    h.cpu.set(NEW_PATH, 9n);
+    const early = h.sampler.sample(); // lists the targets now: one container
+    h.setTargets([
+      podTarget({
+        containers: [containerTarget(), containerTarget({ id: NEW_ID, cgroupPath: NEW_PATH })],
+      }),
+    ]);
+    const late = await h.sampler.sample();
+    await early;
+    expect(late.pods[0]!.containers.map((c) => c.target.id)).to.deep.equal([CTR_ID, NEW_ID]);
+    expect(late.pods[0]!.containers[1]!.cgroup!.cpu!.usageNs).to.equal(9n);
   });
 
   it("computes nanocores from the previous sample only", async () => {

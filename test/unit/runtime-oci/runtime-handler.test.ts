@@ -1,8 +1,13 @@
 import { expect } from "chai";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { firstLine, probeConfig, probeHandler } from "../../../src/runtime/oci/runtime-handler.js";
+import {
+  firstLine,
+  probeConfig,
+  probeHandler,
+  writeProbeBundle,
+} from "../../../src/runtime/oci/runtime-handler.js";
 import { FakeRunner } from "./fake-runner.js";
 
 describe("runtime-oci: probeHandler (fake runner)", () => {
@@ -50,6 +55,27 @@ describe("runtime-oci: probeHandler (fake runner)", () => {
     const del = runner.calls.at(-1)!;
     expect(del.args).to.deep.equal(["--root", "/run/berth/crun", "delete", "--force", id]);
     expect(await readdir(path.join(dir, "tmp"))).to.deep.equal([]);
+  });
+
+  it("the probe rootfs has /dev and every mount point; its config points at it", async () => {
+    const bundle = path.join(dir, "bundle");
+    await writeProbeBundle(bundle, "/berth-probe-x/y", binary);
+    const rootfs = path.join(bundle, "rootfs");
+    // crun opens /dev in the rootfs to make the default device nodes: it must be there.
+    expect((await stat(path.join(rootfs, "dev"))).isDirectory()).to.equal(true);
+    const cfg = probeConfig("/berth-probe-x/y") as {
+      root: { path: string };
+      mounts: { destination: string }[];
+      process: { args: string[] };
+    };
+    expect(cfg.root.path).to.equal("rootfs");
+    for (const m of cfg.mounts) {
+      expect((await stat(path.join(rootfs, m.destination))).isDirectory(), m.destination).to.equal(
+        true,
+      );
+    }
+    expect((await stat(path.join(rootfs, cfg.process.args[0]!))).isFile()).to.equal(true);
+    expect((await readdir(rootfs)).sort()).to.deep.equal(["bin", "dev", "proc"]);
   });
 
   it("a working runtime is ok", async () => {

@@ -68,9 +68,8 @@ describe("runtime/spec user", () => {
       want: { uid: 33, gid: 33, additionalGids: [33] },
     },
     {
-      name: "run_as_group applies over the image user",
-      imageUser: "www",
-      sc: { run_as_group: int64("7") },
+      name: "run_as_group with run_as_username",
+      sc: { run_as_username: "www", run_as_group: int64("7") },
       want: { uid: 33, gid: 7, additionalGids: [7] },
     },
     {
@@ -119,6 +118,19 @@ describe("runtime/spec user", () => {
     )
       .to.throw(InvalidArgumentError)
       .with.property("field", "config.linux.security_context.run_as_username");
+  });
+
+  it("rejects run_as_group without run_as_user or run_as_username, naming the field", () => {
+    expect(() =>
+      resolveUser({
+        securityContext: securityContext({ run_as_group: int64("7") }),
+        imageUser: "www",
+        passwd: PASSWD,
+        group: GROUP,
+      }),
+    )
+      .to.throw(InvalidArgumentError)
+      .with.property("field", "config.linux.security_context.run_as_group");
   });
 
   it("fails an image whose User names an unknown user or group", () => {
