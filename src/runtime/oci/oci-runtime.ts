@@ -143,6 +143,15 @@ export class OciRuntime {
   }
 
   /**
+   * The whole argument list of a foreground `exec` of the process in `processFile`; the runtime
+   * writes the exec'd process's host pid to `pidFile`. For callers that run it themselves
+   * (the streaming exec, with pipes or a pty).
+   */
+  execArgs(processFile: string, pidFile: string, id: string): string[] {
+    return [...this.globalArgs(), "exec", "--process", processFile, "--pid-file", pidFile, id];
+  }
+
+  /**
    * Runs a command in a running container and collects its output (each stream capped at
    * `maxOutputBytes`). `timeoutMs` 0 = no limit. On timeout the command (and its process group)
    * is SIGKILLed by the pid the runtime wrote, and the result says `timedOut`.
@@ -172,8 +181,7 @@ export class OciRuntime {
     let killed = false;
     try {
       await writeFile(processFile, JSON.stringify(proc), { mode: 0o600 });
-      const args = ["exec", "--process", processFile, "--pid-file", pidFile, id];
-      const running = this.runner.run(this.handler.path, [...this.globalArgs(), ...args], {
+      const running = this.runner.run(this.handler.path, this.execArgs(processFile, pidFile, id), {
         maxOutputBytes,
         ...(timeoutMs > 0 ? { timeoutMs: timeoutMs + EXEC_RUNTIME_GRACE_MS } : {}),
       });
@@ -206,7 +214,8 @@ export function exitStatus(res: Pick<RunResult, "code" | "signal">): number {
   return 128 + (num ?? 0);
 }
 
-async function readBundleProcess(bundle: string): Promise<ProcessJson | undefined> {
+/** The container's own process from its bundle's config.json (undefined when absent). */
+export async function readBundleProcess(bundle: string): Promise<ProcessJson | undefined> {
   if (bundle === "") return undefined;
   try {
     const spec: unknown = JSON.parse(await readFile(path.join(bundle, "config.json"), "utf8"));
@@ -236,9 +245,10 @@ async function processGroup(pid: number): Promise<number | undefined> {
 
 /**
  * SIGKILLs the exec'd process named in `pidFile` (a host pid written by the runtime), and its
- * whole process group when it leads one, so children holding the output pipes die too.
+ * whole process group when it leads one (or led it and has exited), so children holding the
+ * output pipes die too.
  */
-async function killExecProcess(pidFile: string): Promise<void> {
+export async function killExecProcess(pidFile: string): Promise<void> {
   let pid: number;
   try {
     pid = Number((await readFile(pidFile, "utf8")).trim());
@@ -248,7 +258,10 @@ async function killExecProcess(pidFile: string): Promise<void> {
   if (!Number.isSafeInteger(pid) || pid <= 1) return;
   const pgrp = await processGroup(pid);
   try {
-    process.kill(pgrp === pid ? -pid : pid, "SIGKILL");
+    // The runtimes make the exec'd process a session (and group) leader. Once it has exited,
+    // what it left running (`cmd &`) is still in its group, whose id is its pid: the kernel
+    // reuses no pid while a group of that id exists, so a group of that id is still its group.
+    process.kill(pgrp === pid || pgrp === undefined ? -pid : pid, "SIGKILL");
   } catch {
     // already gone
   }

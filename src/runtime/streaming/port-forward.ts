@@ -1,0 +1,154 @@
+// Port-forwarding one connection to TCP on 127.0.0.1 in a pod. Node cannot enter another network
+// namespace, so for a pod with its own netns a small program does the connecting per connection:
+// `nsenter --net=<netns file> socat STDIO TCP4:127.0.0.1:<port>`, with the client's connection
+// piped to socat's stdin and socat's stdout piped back. A host-network pod's loopback is the
+// host's, which Node reaches directly.
+import { spawn } from "node:child_process";
+import * as net from "node:net";
+import type { Duplex } from "node:stream";
+import { UnavailableError, errorMessage, isErrno } from "../../errors.js";
+
+export interface ForwardTarget {
+  podSandboxId: string;
+  port: number;
+  /** The pod's network namespace file; undefined for a host-network pod. */
+  netnsPath: string | undefined;
+  nsenterPath: string;
+  socatPath: string;
+}
+
+/**
+ * socat's transfer block (its default is 8 KiB): larger blocks mean fewer reads and writes per
+ * byte, which is most of what forwarding costs.
+ */
+const SOCAT_BLOCK = 128 * 1024;
+/**
+ * After one direction reaches EOF socat shuts down the other's write side and, by default, exits
+ * 0.5 s later. Half-closed connections (a client that ends its side and waits for the answer)
+ * need the other direction to run to its end, so the wait is made longer than any session.
+ */
+const SOCAT_HALF_CLOSE_WAIT_S = 7 * 24 * 3600;
+
+function refused(t: ForwardTarget): UnavailableError {
+  return new UnavailableError(`connection refused to 127.0.0.1:${t.port} in pod ${t.podSandboxId}`);
+}
+
+const swallow = (): void => undefined;
+
+export function forwardPort(t: ForwardTarget, conn: Duplex, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return t.netnsPath === undefined
+    ? forwardOnHost(t, conn, signal)
+    : forwardInNetns(t, t.netnsPath, conn, signal);
+}
+
+function forwardInNetns(
+  t: ForwardTarget,
+  netnsPath: string,
+  conn: Duplex,
+  signal: AbortSignal,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // nsenter execs socat in place, so the child's pid is socat's.
+    const child = spawn(
+      t.nsenterPath,
+      [
+        `--net=${netnsPath}`,
+        t.socatPath,
+        "-b",
+        String(SOCAT_BLOCK),
+        "-t",
+        String(SOCAT_HALF_CLOSE_WAIT_S),
+        "STDIO",
+        `TCP4:127.0.0.1:${t.port}`,
+      ],
+      { stdio: ["pipe", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    let stopped = false;
+    child.stderr.on("data", (c: Buffer) => {
+      if (stderr.length < 4096) stderr += c.toString("utf8");
+    });
+    child.stdin.on("error", swallow);
+    child.stdout.on("error", swallow);
+    conn.on("error", swallow);
+    conn.pipe(child.stdin);
+    child.stdout.pipe(conn); // ends our side of conn when the server ends its side
+
+    const stop = (): void => {
+      stopped = true;
+      child.kill("SIGKILL");
+    };
+    // The client went away entirely: nothing can be delivered any more.
+    const onConnClose = (): void => {
+      if (child.exitCode === null && child.signalCode === null) stop();
+    };
+    conn.once("close", onConnClose);
+    signal.addEventListener("abort", stop, { once: true });
+
+    child.once("error", (err) => {
+      cleanup();
+      reject(new UnavailableError(`cannot run ${t.nsenterPath}: ${err.message}`));
+    });
+    child.once("close", (code) => {
+      cleanup();
+      if (code === 0 || stopped) return resolve();
+      if (/connection refused/i.test(stderr)) return reject(refused(t));
+      const why = stderr.trim().replace(/^.*? E /m, "") || `socat exit status ${String(code)}`;
+      reject(
+        new UnavailableError(
+          `port-forward to 127.0.0.1:${t.port} in pod ${t.podSandboxId} failed: ${why}`,
+        ),
+      );
+    });
+    function cleanup(): void {
+      signal.removeEventListener("abort", stop);
+      conn.off("close", onConnClose);
+      conn.unpipe(child.stdin);
+      child.stdout.unpipe(conn);
+      conn.off("error", swallow);
+    }
+  });
+}
+
+function forwardOnHost(t: ForwardTarget, conn: Duplex, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // allowHalfOpen: the server's end must not end our side; the client decides that.
+    const sock = net.connect({ host: "127.0.0.1", port: t.port, allowHalfOpen: true });
+    let connected = false;
+    let stopped = false;
+    conn.on("error", swallow);
+    const stop = (): void => {
+      stopped = true;
+      sock.destroy();
+    };
+    const onConnClose = (): void => {
+      if (!sock.destroyed) stop();
+    };
+    signal.addEventListener("abort", stop, { once: true });
+    sock.once("connect", () => {
+      connected = true;
+      conn.pipe(sock);
+      sock.pipe(conn);
+      conn.once("close", onConnClose);
+    });
+    let failure: Error | undefined;
+    sock.once("error", (err) => {
+      failure = err;
+    });
+    sock.once("close", () => {
+      signal.removeEventListener("abort", stop);
+      conn.off("close", onConnClose);
+      conn.unpipe(sock);
+      sock.unpipe(conn);
+      conn.off("error", swallow);
+      if (stopped || !failure) return resolve();
+      if (!connected && isErrno(failure, "ECONNREFUSED")) return reject(refused(t));
+      reject(
+        new UnavailableError(
+          `port-forward to 127.0.0.1:${t.port} in pod ${t.podSandboxId} failed: ${errorMessage(failure)}`,
+        ),
+      );
+    });
+  });
+}
