@@ -8,6 +8,7 @@ import { containerHandlers } from "./cri/containers.js";
 import { imageHandlers } from "./cri/images.js";
 import { podSandboxHandlers } from "./cri/pod-sandboxes.js";
 import { statsHandlers } from "./cri/stats.js";
+import { type StreamUrls, streamingHandlers } from "./cri/streaming.js";
 import { errorMessage } from "./errors.js";
 import { ContainerImages } from "./image/container-images.js";
 import { ContentStore } from "./image/content-store.js";
@@ -42,8 +43,10 @@ import type { ContainerRecord, SandboxRecord } from "./runtime/records.js";
 import { type RuntimeContext, ociRuntimeFactory } from "./runtime/runtime-context.js";
 import type { RuntimeConfigStore } from "./runtime/runtime-config-store.js";
 import { SandboxService } from "./runtime/sandbox/sandbox-service.js";
+import { RuntimeStreams } from "./runtime/streaming/runtime-streams.js";
 import { NameRegistry } from "./runtime/store/name-registry.js";
 import { RecordStore } from "./runtime/store/record-store.js";
+import type { StreamingRuntime } from "./streaming/types.js";
 import type { CommandRunner } from "./util/command.js";
 
 export interface Assembled {
@@ -53,6 +56,8 @@ export interface Assembled {
   cni: CniRunner;
   /** Per-container cgroup metrics for /metrics. */
   containerMetrics: MetricsSource;
+  /** Exec, attach and port-forward on berth's containers, for the streaming server. */
+  streams: StreamingRuntime;
   close(): Promise<void>;
 }
 
@@ -63,6 +68,8 @@ export interface AssembleDeps {
   metrics: BerthMetrics;
   runtimeHandlers: HandlerRegistry;
   runtimeConfig: RuntimeConfigStore;
+  /** The streaming server's URLs, for Exec, Attach and PortForward. */
+  streamUrls: StreamUrls;
 }
 
 /** Writes berth's default network when enabled and no other config exists. */
@@ -190,6 +197,7 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
     handlers: {
       ...podSandboxHandlers(podDeps),
       ...containerHandlers(podDeps),
+      ...streamingHandlers(podDeps, deps.streamUrls),
       ...imageHandlers({
         images,
         puller,
@@ -209,6 +217,13 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
     host,
     cni,
     containerMetrics: stats.collector,
+    streams: new RuntimeStreams({
+      containers: ctx.containers,
+      sandboxes: ctx.sandboxes,
+      ociRuntime: (name) => ctx.ociRuntime(name),
+      paths,
+      log: log.child({ component: "streaming" }),
+    }),
     close: async () => {
       stats.close();
       watcher.close();

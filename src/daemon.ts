@@ -18,6 +18,7 @@ import { BerthMetrics } from "./metrics/berth-metrics.js";
 import { MetricsHttpServer, registrySource } from "./metrics/http-server.js";
 import { type HandlerProbe, HandlerRegistry } from "./runtime/handler-registry.js";
 import { RuntimeConfigStore } from "./runtime/runtime-config-store.js";
+import { type ConfiguredStreaming, streamingServerFromConfig } from "./streaming/from-config.js";
 import type { CommandRunner } from "./util/command.js";
 import type { PidLock } from "./util/pid-lock.js";
 import { prepareSocketPath } from "./util/unix-socket.js";
@@ -34,6 +35,7 @@ export class Daemon {
   readonly metrics = new BerthMetrics();
   private server: grpc.Server | undefined;
   private metricsServer: MetricsHttpServer | undefined;
+  private streaming: ConfiguredStreaming | undefined;
   private ready = false;
   private assembled: Assembled | undefined;
   private socketCreated = false;
@@ -69,7 +71,9 @@ export class Daemon {
       metrics: this.metrics,
       runtimeHandlers,
       runtimeConfig,
+      streamUrls: this.streaming!.server,
     });
+    this.streaming?.bind(this.assembled.streams);
     const cni = this.assembled.cni;
     const handlers: CriHandlers = {
       ...this.assembled.handlers,
@@ -124,7 +128,15 @@ export class Daemon {
         log.info({ address: `${addr.address}:${addr.port}` }, "metrics endpoint listening");
       }
     }
-    // The streaming server's address is bound here too, the same way.
+    const streaming = streamingServerFromConfig(config, log, this.metrics);
+    const addr = await streaming.server.listen().catch((err: unknown) => {
+      throw new ConfigError(
+        "streaming_address",
+        `cannot listen on ${config.streaming_address}: ${errorMessage(err)}`,
+      );
+    });
+    this.streaming = streaming;
+    log.info({ address: `${addr.host}:${addr.port}` }, "streaming server listening");
   }
 
   /** Stops listening, lets in-flight calls finish (briefly), removes the socket. */
@@ -144,6 +156,7 @@ export class Daemon {
       });
     }
     await this.metricsServer?.close();
+    await this.streaming?.server.close();
     await this.assembled?.close();
     // Only a socket this daemon bound: one found in place may be another process's.
     if (this.socketCreated) {

@@ -79,7 +79,7 @@ describe("berthd daemon", function () {
     const b = await start();
     await b.client.call.Version({});
     await b.client.call.Version({});
-    await b.client.call.Attach({}).catch(() => undefined);
+    await b.client.call.CheckpointContainer({}).catch(() => undefined);
     const text = await b.metricsText();
     const line = text
       .split("\n")
@@ -89,7 +89,7 @@ describe("berthd daemon", function () {
     expect(line, text.slice(0, 2000)).to.match(/ (\d+)$/);
     expect(Number(line!.split(" ").pop())).to.be.at.least(2);
     expect(text).to.match(
-      /berth_rpc_errors_total\{[^}]*method="Attach"[^}]*code="UNIMPLEMENTED"[^}]*\} 1/,
+      /berth_rpc_errors_total\{[^}]*method="CheckpointContainer"[^}]*code="UNIMPLEMENTED"[^}]*\} 1/,
     );
     expect(text).to.match(/^berth_process_cpu_seconds_total /m);
     for (const l of text.split("\n")) {

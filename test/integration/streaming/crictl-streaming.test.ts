@@ -1,0 +1,229 @@
+// Acceptance of exec, attach and port-forward with the real client: cri-tools' crictl (v1.32.0,
+// from the conformance kit) against a real berthd, over SPDY (what kubelet speaks) and over
+// WebSocket. Skips, saying why, where the kit is not next to the checkout.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { expect } from "chai";
+import { repoRoot } from "../../../src/cri/proto.js";
+import { type PodEnv, eventually, runPodWith, startPodEnv } from "../../support/pod-env.js";
+
+const CRICTL = path.resolve(repoRoot(), "..", "shared", "conformance", "bin", "crictl");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program; `input` is its whole stdin, or with null its stdin stays open until it exits. */
+function run(cmd: string, args: string[], input?: string | null, timeoutMs = 20_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${cmd} ${args.join(" ")} timed out\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, stdout, stderr });
+    });
+    if (input !== null) child.stdin.end(input ?? "");
+  });
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Sends `data` through 127.0.0.1:port and reads back as many bytes. */
+function roundTrip(port: number, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, "127.0.0.1");
+    const got: Buffer[] = [];
+    let n = 0;
+    sock.on("data", (b: Buffer) => {
+      got.push(b);
+      n += b.length;
+      if (n >= data.length) {
+        sock.destroy();
+        resolve(Buffer.concat(got));
+      }
+    });
+    sock.on("error", reject);
+    sock.on("connect", () => sock.write(data));
+  });
+}
+
+for (const transport of ["spdy", "websocket"] as const) {
+  describe(`streaming with crictl over ${transport}`, function () {
+    this.timeout(120_000);
+    let env: PodEnv;
+    let ctrId: string;
+    let podId: string;
+    const crictl = (args: string[], input?: string, timeoutMs?: number) =>
+      run(
+        CRICTL,
+        [
+          "--runtime-endpoint",
+          `unix://${env.berthd.socket}`,
+          "--image-endpoint",
+          `unix://${env.berthd.socket}`,
+          "--timeout",
+          "20s",
+          ...args,
+        ],
+        input,
+        timeoutMs,
+      );
+
+    before(async function () {
+      if (!existsSync(CRICTL)) this.skip();
+      env = await startPodEnv();
+      ({ ctrId, podId } = await runPodWith(env, `stream-${transport}`, [
+        "/bin/sh",
+        "-c",
+        "exec /bin/busybox nc -ll -p 8080 -e /bin/cat",
+      ]));
+    });
+    after(async () => {
+      await env?.cleanup();
+    });
+
+    it("exec prints the command's output and exits 0", async () => {
+      const r = await crictl(["exec", "--transport", transport, ctrId, "echo", "hello berth"]);
+      expect(r.stdout).to.equal("hello berth\n");
+      expect(r.code, r.stderr).to.equal(0);
+    });
+
+    it("exec reports a non-zero exit code", async () => {
+      // crictl itself exits 1 and names the command's code, as it does against containerd.
+      const r = await crictl(["exec", "--transport", transport, ctrId, "sh", "-c", "exit 3"]);
+      expect(r.stderr).to.include("command terminated with exit code 3");
+      expect(r.code).to.equal(1);
+    });
+
+    it("exec -i sends stdin through and back", async () => {
+      const r = await crictl(["exec", "-i", "--transport", transport, ctrId, "cat"], "data\n");
+      expect(r.stdout).to.equal("data\n");
+      expect(r.code, r.stderr).to.equal(0);
+    });
+
+    it("exec -it runs under a tty whose size and resize the container sees", async () => {
+      // script(1) gives crictl a terminal of the test's making: 30x100 at first, 40x120 a moment
+      // later; the shell in the container prints `stty size` at start and on SIGWINCH.
+      const inner =
+        "stty rows 30 cols 100; (sleep 2; stty rows 40 cols 120 </dev/tty) & " +
+        `${CRICTL} --runtime-endpoint unix://${env.berthd.socket} exec -it --transport ${transport} ${ctrId} ` +
+        `sh -c 'busybox stty size; trap "busybox stty size; exit 0" WINCH; while :; do sleep 0.2; done'`;
+      // stdin stays open: script(1) would type its EOF into the terminal otherwise.
+      const r = await run("script", ["-qec", inner, "/dev/null"], null);
+      expect(r.stdout).to.match(/30 100\r?\n/);
+      expect(r.stdout).to.match(/40 120\r?\n/);
+      expect(r.code, r.stdout).to.equal(0);
+    });
+
+    it("twenty execs at once each get their own output", async () => {
+      const runs = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          crictl(["exec", "--transport", transport, ctrId, "echo", `session-${i}`], "", 60_000),
+        ),
+      );
+      for (const [i, r] of runs.entries()) {
+        expect(r.stdout, r.stderr).to.equal(`session-${i}\n`);
+        expect(r.code).to.equal(0);
+      }
+    });
+
+    it("a client killed mid-stream leaves no process in the container", async () => {
+      const marker = transport === "spdy" ? "4241" : "4242";
+      const ps = async () =>
+        (
+          await env.berthd.client.call.ExecSync({ container_id: ctrId, cmd: ["ps"], timeout: "10" })
+        ).stdout.toString();
+      const child = spawn(CRICTL, [
+        "--runtime-endpoint",
+        `unix://${env.berthd.socket}`,
+        "exec",
+        "--transport",
+        transport,
+        ctrId,
+        "sleep",
+        marker,
+      ]);
+      try {
+        await eventually(async () => expect(await ps()).to.include(`sleep ${marker}`));
+      } finally {
+        child.kill("SIGKILL");
+      }
+      await eventually(async () => expect(await ps()).to.not.include(`sleep ${marker}`));
+    });
+
+    it("attach connects to a container's stdin and stdout", async () => {
+      const { ctrId: catId } = await runPodWith(
+        env,
+        `attach-${transport}`,
+        ["/bin/cat"],
+        {},
+        { stdin: true, stdin_once: true },
+      );
+      const r = await crictl(["attach", "-i", "--transport", transport, catId], "ping\n");
+      expect(r.stdout).to.equal("ping\n");
+      await eventually(async () => {
+        const st = await env.berthd.client.call.ContainerStatus({ container_id: catId });
+        expect(st.status?.state).to.equal("CONTAINER_EXITED");
+      });
+    });
+
+    it("counts its sessions in /metrics", async () => {
+      await crictl(["exec", "--transport", transport, ctrId, "true"]);
+      const text = await env.berthd.metricsText();
+      const ended = /^berth_streaming_sessions_total\{kind="exec",result="success"\} (\d+)$/m.exec(
+        text,
+      );
+      expect(Number(ended?.[1] ?? 0), text.slice(0, 500)).to.be.at.least(1);
+      expect(text).to.match(/^berth_streaming_sessions\{kind="exec"\} 0$/m);
+    });
+
+    it("port-forward carries 1 MiB intact, on two connections at once", async () => {
+      const local = await freePort();
+      const child = spawn(CRICTL, [
+        "--runtime-endpoint",
+        `unix://${env.berthd.socket}`,
+        "port-forward",
+        "--transport",
+        transport,
+        podId,
+        `${local}:8080`,
+      ]);
+      let out = "";
+      child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+      child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+      try {
+        await eventually(async () => expect(out).to.include("Forwarding from"), 15_000);
+        const a = Buffer.alloc(1 << 20);
+        const b = Buffer.alloc(1 << 20);
+        for (let i = 0; i < a.length; i++) {
+          a[i] = (i * 7) & 0xff;
+          b[i] = (i * 13 + 5) & 0xff;
+        }
+        const [ra, rb] = await Promise.all([roundTrip(local, a), roundTrip(local, b)]);
+        expect(ra.equals(a), "first connection's bytes").to.equal(true);
+        expect(rb.equals(b), "second connection's bytes").to.equal(true);
+      } finally {
+        child.kill("SIGTERM");
+      }
+    });
+  });
+}
