@@ -45,11 +45,9 @@ test: lint
 # crun (the kit moves hugetlb to cgroup v1 for the run and back). The kit's lock keeps two runs
 # from sharing its ports and bridge.
 CONFORMANCE_KIT := ../shared/conformance
-# ---- Specs skipped by name (ginkgo regex) until berth can pass them ------------------------
-# STREAMING: the five "[k8s.io] Streaming" specs (exec, attach, port-forward) fail until the
-# streaming server lands. Empty this when it merges (then 88 pass on this host, on both handlers).
-CRITEST_SKIP := \[k8s\.io\] Streaming
-# ---------------------------------------------------------------------------------------------
+# Specs skipped by name (a ginkgo regex) while berth cannot pass them; none today (88 pass on
+# this host, on both handlers).
+CRITEST_SKIP :=
 conformance: build
 	@if [ ! -d $(CONFORMANCE_KIT) ]; then \
 	  echo "conformance: SKIPPED: no conformance kit at $(CONFORMANCE_KIT) (nothing was run)"; \
