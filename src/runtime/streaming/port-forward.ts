@@ -1,10 +1,17 @@
 // Port-forwarding one connection to TCP on 127.0.0.1 in a pod. Node cannot enter another network
 // namespace, so for a pod with its own netns a small program does the connecting per connection:
-// `nsenter --net=<netns file> socat STDIO TCP4:127.0.0.1:<port>`, with the client's connection
-// piped to socat's stdin and socat's stdout piped back. A host-network pod's loopback is the
-// host's, which Node reaches directly.
+// `nsenter --net=<netns file> socat TCP4:127.0.0.1:<port> UNIX-CONNECT:<our socket>`. socat
+// connects to the pod's port first (so a refused port fails before anything is accepted), then to
+// a unix socket berth listens on for this one connection; berth pipes the client's stream to the
+// socket it accepts. A unix socket rather than socat's stdio because socat can only shut down the
+// write side of a socket: with pipes it keeps its stdout open after the server closed, and the
+// client would never see the end of the connection. A host-network pod's loopback is the host's,
+// which Node reaches directly.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
 import * as net from "node:net";
+import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import { UnavailableError, errorMessage, isErrno } from "../../errors.js";
 
@@ -15,6 +22,8 @@ export interface ForwardTarget {
   netnsPath: string | undefined;
   nsenterPath: string;
   socatPath: string;
+  /** A directory for the per-connection unix socket (short: socket paths are limited). */
+  socketDir: string;
 }
 
 /**
@@ -42,73 +51,108 @@ export function forwardPort(t: ForwardTarget, conn: Duplex, signal: AbortSignal)
     : forwardInNetns(t, t.netnsPath, conn, signal);
 }
 
-function forwardInNetns(
+async function listenOnce(socketDir: string): Promise<{ server: net.Server; file: string }> {
+  await mkdir(socketDir, { recursive: true, mode: 0o700 });
+  const file = path.join(socketDir, `pf-${randomBytes(8).toString("hex")}.sock`);
+  const server = net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(file, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return { server, file };
+}
+
+async function forwardInNetns(
   t: ForwardTarget,
   netnsPath: string,
   conn: Duplex,
   signal: AbortSignal,
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // nsenter execs socat in place, so the child's pid is socat's.
-    const child = spawn(
-      t.nsenterPath,
-      [
-        `--net=${netnsPath}`,
-        t.socatPath,
-        "-b",
-        String(SOCAT_BLOCK),
-        "-t",
-        String(SOCAT_HALF_CLOSE_WAIT_S),
-        "STDIO",
-        `TCP4:127.0.0.1:${t.port}`,
-      ],
-      { stdio: ["pipe", "pipe", "pipe"] },
-    );
-    let stderr = "";
-    let stopped = false;
-    child.stderr.on("data", (c: Buffer) => {
-      if (stderr.length < 4096) stderr += c.toString("utf8");
-    });
-    child.stdin.on("error", swallow);
-    child.stdout.on("error", swallow);
-    conn.on("error", swallow);
-    conn.pipe(child.stdin);
-    child.stdout.pipe(conn); // ends our side of conn when the server ends its side
-
-    const stop = (): void => {
-      stopped = true;
-      child.kill("SIGKILL");
-    };
-    // The client went away entirely: nothing can be delivered any more.
-    const onConnClose = (): void => {
-      if (child.exitCode === null && child.signalCode === null) stop();
-    };
-    conn.once("close", onConnClose);
-    signal.addEventListener("abort", stop, { once: true });
-
-    child.once("error", (err) => {
-      cleanup();
-      reject(new UnavailableError(`cannot run ${t.nsenterPath}: ${err.message}`));
-    });
-    child.once("close", (code) => {
-      cleanup();
-      if (code === 0 || stopped) return resolve();
-      if (/connection refused/i.test(stderr)) return reject(refused(t));
-      const why = stderr.trim().replace(/^.*? E /m, "") || `socat exit status ${String(code)}`;
-      reject(
-        new UnavailableError(
-          `port-forward to 127.0.0.1:${t.port} in pod ${t.podSandboxId} failed: ${why}`,
-        ),
+  const { server, file } = await listenOnce(t.socketDir);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // nsenter execs socat in place, so the child's pid is socat's.
+      const child = spawn(
+        t.nsenterPath,
+        [
+          `--net=${netnsPath}`,
+          t.socatPath,
+          "-b",
+          String(SOCAT_BLOCK),
+          "-t",
+          String(SOCAT_HALF_CLOSE_WAIT_S),
+          `TCP4:127.0.0.1:${t.port}`,
+          `UNIX-CONNECT:${file}`,
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
       );
+      let stderr = "";
+      let stopped = false;
+      let upstream: net.Socket | undefined;
+      child.stderr.on("data", (c: Buffer) => {
+        if (stderr.length < 4096) stderr += c.toString("utf8");
+      });
+      conn.on("error", swallow);
+      server.once("connection", (sock) => {
+        server.close();
+        upstream = sock;
+        sock.on("error", swallow);
+        conn.pipe(sock);
+        sock.pipe(conn); // ends our side of conn when the server ends its side
+      });
+
+      const stop = (): void => {
+        stopped = true;
+        child.kill("SIGKILL");
+        upstream?.destroy();
+      };
+      // The client went away entirely: nothing can be delivered any more.
+      const onConnClose = (): void => {
+        if (child.exitCode === null && child.signalCode === null) stop();
+      };
+      conn.once("close", onConnClose);
+      signal.addEventListener("abort", stop, { once: true });
+
+      child.once("error", (err) => {
+        cleanup();
+        reject(new UnavailableError(`cannot run ${t.nsenterPath}: ${err.message}`));
+      });
+      child.once("close", (code) => {
+        // socat is done, but what it wrote to the unix socket may still be on its way to conn.
+        if (code === 0 && !stopped && upstream && !upstream.closed) {
+          upstream.once("close", () => {
+            cleanup();
+            resolve();
+          });
+          return;
+        }
+        cleanup();
+        if (code === 0 || stopped) return resolve();
+        if (/connection refused/i.test(stderr)) return reject(refused(t));
+        const why = stderr.trim().replace(/^.*? E /m, "") || `socat exit status ${String(code)}`;
+        reject(
+          new UnavailableError(
+            `port-forward to 127.0.0.1:${t.port} in pod ${t.podSandboxId} failed: ${why}`,
+          ),
+        );
+      });
+      function cleanup(): void {
+        signal.removeEventListener("abort", stop);
+        conn.off("close", onConnClose);
+        if (upstream) {
+          conn.unpipe(upstream);
+          upstream.unpipe(conn);
+        }
+        conn.off("error", swallow);
+      }
     });
-    function cleanup(): void {
-      signal.removeEventListener("abort", stop);
-      conn.off("close", onConnClose);
-      conn.unpipe(child.stdin);
-      child.stdout.unpipe(conn);
-      conn.off("error", swallow);
-    }
-  });
+  } finally {
+    server.close();
+    await rm(file, { force: true });
+  }
 }
 
 function forwardOnHost(t: ForwardTarget, conn: Duplex, signal: AbortSignal): Promise<void> {

@@ -121,6 +121,7 @@ export class RuntimeStreams implements StreamingRuntime {
         netnsPath: sb.hostNetwork ? undefined : sb.netnsPath,
         nsenterPath: this.nsenterPath,
         socatPath: this.socatPath,
+        socketDir: this.deps.paths.tmp,
       },
       conn,
       signal,

@@ -94,7 +94,8 @@ for (const transport of ["spdy", "websocket"] as const) {
       ({ ctrId, podId } = await runPodWith(env, `stream-${transport}`, [
         "/bin/sh",
         "-c",
-        "exec /bin/busybox nc -ll -p 8080 -e /bin/cat",
+        "/bin/busybox nc -ll -p 9000 -e /bin/busybox head -c 300000 /dev/zero & " +
+          "exec /bin/busybox nc -ll -p 8080 -e /bin/cat",
       ]));
     });
     after(async () => {
@@ -194,6 +195,39 @@ for (const transport of ["spdy", "websocket"] as const) {
       );
       expect(Number(ended?.[1] ?? 0), text.slice(0, 500)).to.be.at.least(1);
       expect(text).to.match(/^berth_streaming_sessions\{kind="exec"\} 0$/m);
+    });
+
+    it("port-forward ends the client's connection when the server closes it", async () => {
+      const local = await freePort();
+      const child = spawn(CRICTL, [
+        "--runtime-endpoint",
+        `unix://${env.berthd.socket}`,
+        "port-forward",
+        "--transport",
+        transport,
+        podId,
+        `${local}:9000`,
+      ]);
+      let out = "";
+      child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+      child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+      try {
+        await eventually(async () => expect(out).to.include("Forwarding from"), 15_000);
+        const got = await new Promise<number>((resolve, reject) => {
+          let n = 0;
+          const sock = net.connect(local, "127.0.0.1");
+          const timer = setTimeout(() => reject(new Error(`no end after ${n} bytes`)), 10_000);
+          sock.on("data", (b: Buffer) => (n += b.length));
+          sock.on("error", reject);
+          sock.on("close", () => {
+            clearTimeout(timer);
+            resolve(n);
+          });
+        });
+        expect(got).to.equal(300000);
+      } finally {
+        child.kill("SIGTERM");
+      }
     });
 
     it("port-forward carries 1 MiB intact, on two connections at once", async () => {
