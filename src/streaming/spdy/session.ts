@@ -36,7 +36,7 @@ import { SpdyStream, type StreamHost } from "./stream.js";
 
 export const DEFAULT_WINDOW = 64 * 1024;
 /** Largest DATA payload we send in one frame. */
-const MAX_DATA_CHUNK = 32 * 1024;
+const MAX_DATA_CHUNK = 128 * 1024;
 /** How long close() lets the peer take the last frames before the socket is destroyed. */
 const CLOSE_GRACE_MS = 5000;
 
@@ -148,7 +148,11 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> implements Stre
       stream.sendWindow -= room;
       this.sessionSendWindow -= room;
       const last = off === data.length;
-      const ok = this.write(Buffer.concat([dataFrameHeader(stream.id, room, fin && last), chunk]));
+      // Header and payload go out in one writev, without copying the payload.
+      this.conn.cork();
+      this.write(dataFrameHeader(stream.id, room, fin && last));
+      const ok = this.write(chunk);
+      this.conn.uncork();
       // Wait for the socket even after the last frame: that is the writer's backpressure.
       if (!ok) await this.waitForWake();
       if (last) break;
