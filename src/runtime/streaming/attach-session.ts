@@ -96,22 +96,26 @@ export async function runAttach(t: AttachTarget, io: StreamIO): Promise<void> {
   io.stdout?.on("error", swallow);
   io.stderr?.on("error", swallow);
 
-  // stdin: one packet at a time, the client's stream paused until the kernel has it.
+  // stdin: one packet at a time, the client's stream paused until the kernel has it. Sends are
+  // chained: a stream emits `end` once its last chunk is handed out, even while paused, so the
+  // shutdown must queue behind the packets still being sent.
   const stdin = io.stdin;
+  let sending = Promise.resolve();
   const onData = (chunk: Buffer | string): void => {
     const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     stdin?.pause();
-    void (async () => {
+    sending = sending.then(async () => {
       for (let off = 0; off < buf.length && !client.isClosed; off += MAX_STDIN_PACKET) {
         await client.send(buf.subarray(off, off + MAX_STDIN_PACKET)).catch(() => undefined);
       }
       if (!finished) stdin?.resume();
-    })();
+    });
   };
   const onStdinEnd = (): void => {
-    // After the last packet: send() is ordered and shutdown waits for the queue to flush.
-    client.shutdownSend();
-    if (t.detachOnStdinEnd) finish();
+    sending = sending.then(() => {
+      client.shutdownSend();
+      if (t.detachOnStdinEnd) finish();
+    });
   };
   stdin?.on("data", onData);
   stdin?.once("end", onStdinEnd);

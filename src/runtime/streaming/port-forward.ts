@@ -30,7 +30,7 @@ export interface ForwardTarget {
  * socat's transfer block (its default is 8 KiB): larger blocks mean fewer reads and writes per
  * byte, which is most of what forwarding costs.
  */
-const SOCAT_BLOCK = 128 * 1024;
+const SOCAT_BLOCK = 512 * 1024;
 /**
  * After one direction reaches EOF socat shuts down the other's write side and, by default, exits
  * 0.5 s later. Half-closed connections (a client that ends its side and waits for the answer)

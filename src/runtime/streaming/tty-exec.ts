@@ -111,7 +111,7 @@ export function runTtyExec(launch: ExecLaunch, io: StreamIO, sizes: SizeStream):
         cols: sizes.initial.width,
         rows: sizes.initial.height,
         cwd: "/",
-        // A copy: node-pty edits process.env's own object otherwise.
+        // The runtime's own environment; the process's comes from process.json.
         env: { ...process.env },
         encoding: null,
       });
@@ -141,6 +141,8 @@ export function runTtyExec(launch: ExecLaunch, io: StreamIO, sizes: SizeStream):
     const swallow = (): void => undefined;
     out?.on("error", swallow);
 
+    // A terminal has no end of input: when the client's stdin ends, the process just gets no
+    // more (as with a terminal nobody types into); it ends by itself or with the session.
     const onInput = (chunk: Buffer | string): void => {
       (term.write as (data: string | Buffer) => void)(chunk);
     };

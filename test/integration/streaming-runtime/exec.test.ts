@@ -70,6 +70,13 @@ describe("streaming runtime: exec", function () {
     expect(await streams.exec(ctr, ["sh", "-c", "kill -9 $$"], s.io)).to.equal(137);
   });
 
+  it("reports a command that cannot start: the runtime's message on stderr, non-zero status", async () => {
+    const s = session();
+    const code = await streams.exec(ctr, ["no-such-command"], s.io);
+    expect(code).to.not.equal(0);
+    expect(s.stderr.text).to.match(/no-such-command/);
+  });
+
   it("keeps stdout and stderr apart", async () => {
     const s = session();
     const code = await streams.exec(ctr, ["sh", "-c", "echo out; echo err >&2; echo out2"], s.io);

@@ -3,17 +3,20 @@
 // at what processes this test process has left behind.
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
-import { PassThrough, Writable } from "node:stream";
+import { PassThrough } from "node:stream";
 import { silentLogger } from "../../../src/log.js";
 import { OciRuntime } from "../../../src/runtime/oci/oci-runtime.js";
 import { RuntimePaths } from "../../../src/runtime/paths.js";
 import type { ContainerRecord, SandboxRecord } from "../../../src/runtime/records.js";
 import { RuntimeStreams } from "../../../src/runtime/streaming/runtime-streams.js";
-import type { StreamIO, TerminalSize } from "../../../src/streaming/types.js";
+import type { StreamIO } from "../../../src/streaming/types.js";
 import { ProcessRunner } from "../../../src/util/command.js";
 import type { ContainerConfig } from "../../../src/gen/runtime/v1/ContainerConfig.js";
 import type { PodSandboxConfig } from "../../../src/gen/runtime/v1/PodSandboxConfig.js";
 import { containerConfig, podConfig, type PodEnv } from "../../support/pod-env.js";
+import { Sink, SizeQueue } from "../../support/stream-fakes.js";
+
+export { Sink, SizeQueue };
 
 const RUNTIME_PATHS: Record<string, string> = { crun: "/usr/bin/crun", runc: "/usr/sbin/runc" };
 
@@ -44,72 +47,6 @@ export function runtimeStreams(env: PodEnv): { streams: RuntimeStreams; paths: R
     log: silentLogger(),
   });
   return { streams, paths };
-}
-
-/** A Writable that keeps everything written to it. */
-export class Sink extends Writable {
-  private chunks: Buffer[] = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.chunks.push(chunk);
-    this.emit("chunk");
-    cb();
-  }
-  get buffer(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-  get text(): string {
-    return this.buffer.toString("utf8");
-  }
-  /** Resolves once the collected text matches `re`. */
-  waitFor(re: RegExp, timeoutMs = 15_000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        if (!re.test(this.text)) return false;
-        clearTimeout(timer);
-        this.off("chunk", check);
-        resolve(this.text);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        this.off("chunk", check);
-        reject(new Error(`timed out waiting for ${String(re)}; got ${JSON.stringify(this.text)}`));
-      }, timeoutMs);
-      if (!check()) this.on("chunk", check);
-    });
-  }
-}
-
-/** An async iterable of terminal sizes fed by hand. */
-export class SizeQueue implements AsyncIterable<TerminalSize> {
-  private items: TerminalSize[] = [];
-  private waiting: ((r: IteratorResult<TerminalSize>) => void) | undefined;
-  private ended = false;
-  push(size: TerminalSize): void {
-    if (this.waiting) {
-      const w = this.waiting;
-      this.waiting = undefined;
-      w({ done: false, value: size });
-    } else this.items.push(size);
-  }
-  end(): void {
-    this.ended = true;
-    this.waiting?.({ done: true, value: undefined });
-    this.waiting = undefined;
-  }
-  [Symbol.asyncIterator](): AsyncIterator<TerminalSize> {
-    return {
-      next: () => {
-        const item = this.items.shift();
-        if (item) return Promise.resolve({ done: false, value: item });
-        if (this.ended) return Promise.resolve({ done: true, value: undefined });
-        return new Promise((r) => (this.waiting = r));
-      },
-      return: () => {
-        this.end();
-        return Promise.resolve({ done: true, value: undefined });
-      },
-    };
-  }
 }
 
 export interface Session {
