@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { repoRoot } from "../src/cri/proto.js";
 import { eventually, runPodWith, startPodEnv } from "../test/support/pod-env.js";
 import { fmtMs, median, percentile, timed } from "./stats.js";
+import { freePort } from "../test/support/free-port.js";
 
 const CRICTL = path.resolve(repoRoot(), "..", "shared", "conformance", "bin", "crictl");
 const TRANSFER_BYTES = 100 * 1024 * 1024;
@@ -53,14 +54,6 @@ function directDownload(netns: string, port: number): { bytes: number; mbps: num
   });
   if (res.status !== 0) throw new Error(`direct download: ${res.stderr}`);
   return JSON.parse(res.stdout) as { bytes: number; mbps: number };
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 function line(name: string, samples: number[], baseline?: { name: string; ms: number }): string {

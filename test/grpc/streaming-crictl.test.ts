@@ -18,6 +18,7 @@ import { BerthMetrics } from "../../src/metrics/berth-metrics.js";
 import { StreamingServer } from "../../src/streaming/server.js";
 import { serveSpdyPortForward, serveSpdyRemoteCommand } from "../../src/streaming/spdy/index.js";
 import { FakeStreamingRuntime, startEchoServer } from "../support/fake-streaming-runtime.js";
+import { freePort } from "../support/free-port.js";
 
 const CRICTL = "/work/shared/conformance/bin/crictl";
 
@@ -273,15 +274,6 @@ describe("crictl over berth's streaming server (--transport websocket)", functio
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;

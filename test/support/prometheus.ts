@@ -2,9 +2,9 @@
 // free 127.0.0.1 port with a temp data dir; plus a small parser of the text exposition format.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, promises as fs } from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort } from "./free-port.js";
 
 export const PROMETHEUS_BIN = "/usr/bin/prometheus";
 
@@ -45,14 +45,6 @@ export function findSeries(
   return samples.filter(
     (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   );
-}
-
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 export interface PromVectorItem {

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { repoRoot } from "../../../src/cri/proto.js";
 import { type PodEnv, eventually, runPodWith, startPodEnv } from "../../support/pod-env.js";
+import { freePort } from "../../support/free-port.js";
 
 const CRICTL = path.resolve(repoRoot(), "..", "shared", "conformance", "bin", "crictl");
 
@@ -37,14 +38,6 @@ function run(cmd: string, args: string[], input?: string | null, timeoutMs = 20_
     });
     if (input !== null) child.stdin.end(input ?? "");
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** Sends `data` through 127.0.0.1:port and reads back as many bytes. */
@@ -87,6 +80,30 @@ for (const transport of ["spdy", "websocket"] as const) {
         input,
         timeoutMs,
       );
+
+    /** `crictl port-forward` from a free local port, once it says it is forwarding. */
+    const portForward = async (remote: number) => {
+      const local = await freePort();
+      const child = spawn(CRICTL, [
+        "--runtime-endpoint",
+        `unix://${env.berthd.socket}`,
+        "port-forward",
+        "--transport",
+        transport,
+        podId,
+        `${local}:${remote}`,
+      ]);
+      let out = "";
+      child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+      child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+      try {
+        await eventually(async () => expect(out).to.include("Forwarding from"), 15_000);
+      } catch (err) {
+        child.kill("SIGTERM");
+        throw err;
+      }
+      return { local, child };
+    };
 
     before(async function () {
       if (!existsSync(CRICTL)) this.skip();
@@ -198,21 +215,8 @@ for (const transport of ["spdy", "websocket"] as const) {
     });
 
     it("port-forward ends the client's connection when the server closes it", async () => {
-      const local = await freePort();
-      const child = spawn(CRICTL, [
-        "--runtime-endpoint",
-        `unix://${env.berthd.socket}`,
-        "port-forward",
-        "--transport",
-        transport,
-        podId,
-        `${local}:9000`,
-      ]);
-      let out = "";
-      child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-      child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+      const { local, child } = await portForward(9000);
       try {
-        await eventually(async () => expect(out).to.include("Forwarding from"), 15_000);
         const got = await new Promise<number>((resolve, reject) => {
           let n = 0;
           const sock = net.connect(local, "127.0.0.1");
@@ -231,21 +235,8 @@ for (const transport of ["spdy", "websocket"] as const) {
     });
 
     it("port-forward carries 1 MiB intact, on two connections at once", async () => {
-      const local = await freePort();
-      const child = spawn(CRICTL, [
-        "--runtime-endpoint",
-        `unix://${env.berthd.socket}`,
-        "port-forward",
-        "--transport",
-        transport,
-        podId,
-        `${local}:8080`,
-      ]);
-      let out = "";
-      child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-      child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+      const { local, child } = await portForward(8080);
       try {
-        await eventually(async () => expect(out).to.include("Forwarding from"), 15_000);
         const a = Buffer.alloc(1 << 20);
         const b = Buffer.alloc(1 << 20);
         for (let i = 0; i < a.length; i++) {

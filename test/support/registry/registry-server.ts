@@ -3,13 +3,13 @@
 // fault-injecting proxy in front. Clients talk to `host`; pushes go straight to the registry.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, promises as fs } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ProcessRunner, runChecked, type CommandRunner } from "../../../src/util/command.js";
 import { FaultProxy, type ProxyFaults } from "./fault-proxy.js";
 import { RegistryPusher, type PushCredentials } from "./pusher.js";
 import { TOKEN_ISSUER, TOKEN_SERVICE, startTokenServer, type TokenServer } from "./token-server.js";
+import { freePort } from "../free-port.js";
 
 export const REGISTRY_BINARY = "/usr/bin/docker-registry";
 
@@ -40,14 +40,6 @@ export interface TestRegistry {
   /** Starts the registry again on the same port and storage. */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 async function waitReady(url: string, child: ChildProcess, logPath: string): Promise<void> {
