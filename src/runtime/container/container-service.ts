@@ -177,6 +177,7 @@ export class ContainerService {
       await fs.rm(paths.container(rec.id), { recursive: true, force: true });
       await fs.rm(paths.containerLayer(rec.id), { recursive: true, force: true });
       await fs.rm(path.join(paths.exitDir, rec.id), { force: true });
+      await fs.rm(paths.socketLink(rec.id), { force: true });
       await this.ctx.containers.delete(rec.id);
       this.ctx.containerNames.release(rec.name);
       this.ctx.events.publish(rec.id, rec.sandboxId, "CONTAINER_DELETED_EVENT");

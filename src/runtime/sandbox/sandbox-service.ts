@@ -8,10 +8,12 @@ import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxCo
 import { createNetns, removeNetns } from "../../network/netns.js";
 import { toCniPortMappings } from "../../network/cni-exec.js";
 import { KeyedMutex } from "../../util/keyed-mutex.js";
+import { testPausePoint } from "../../util/test-pause.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { removeCgroupPath } from "../oci/cgroup-dirs.js";
 import { createContainer, processAlive } from "../oci/conmon.js";
+import type { Logger } from "../../log.js";
 import type { RuntimeContext } from "../runtime-context.js";
 import { RuntimePaths } from "../paths.js";
 import { type SandboxRecord, sandboxFullName, sandboxState } from "../records.js";
@@ -86,7 +88,7 @@ export class SandboxService {
     undo.push("release name", async () => this.ctx.sandboxNames.release(name));
     try {
       const rec = await this.locks.run(id, () =>
-        this.build(id, name, cfg, handler.name, localhost, undo),
+        this.build(id, name, cfg, handler.name, localhost, undo, log),
       );
       undo.commit();
       log.info({ ips: rec.ips, handler: handler.name }, "pod sandbox ready");
@@ -104,6 +106,7 @@ export class SandboxService {
     handlerName: string,
     localhostSeccomp: Record<string, string>,
     undo: CleanupStack,
+    log: Logger,
   ): Promise<SandboxRecord> {
     const { paths, runner } = this.ctx;
     const nsOpts = cfg.linux?.security_context?.namespace_options ?? null;
@@ -150,6 +153,7 @@ export class SandboxService {
       undo.push("CNI DEL", () => this.ctx.cni.teardownPodNetwork(podReq));
       ips = net.ips;
       await fs.writeFile(files.hosts, hostsFile(hostname, ips));
+      await testPausePoint("sandbox-network", log);
     }
 
     const cgroupParent = SandboxService.cgroupParent(cfg, id);
@@ -178,6 +182,9 @@ export class SandboxService {
     const runtime = this.ctx.ociRuntime(handlerName);
     // Registered before the runtime runs: a create that fails half-way can leave cgroups.
     undo.push("remove pod cgroups", () => this.removeCgroups(cgroupParent, id));
+    undo.push("remove socket link", () => fs.rm(paths.socketLink(id), { force: true }));
+    undo.push("remove exit file", () => fs.rm(path.join(paths.exitDir, id), { force: true }));
+    await testPausePoint("sandbox-spec", log);
     const created = await createContainer(
       runtime,
       {
@@ -196,7 +203,9 @@ export class SandboxService {
       },
     );
     undo.push("delete infra", () => runtime.delete(id, true));
+    await testPausePoint("sandbox-created", log);
     await runtime.start(id);
+    await testPausePoint("sandbox-started", log);
 
     const rec: SandboxRecord = {
       version: 1,
@@ -297,6 +306,7 @@ export class SandboxService {
       await unmountIfMounted(rec.files.shm, this.ctx.runner);
       await fs.rm(this.ctx.paths.pod(rec.id), { recursive: true, force: true });
       await fs.rm(path.join(this.ctx.paths.exitDir, rec.id), { force: true });
+      await fs.rm(this.ctx.paths.socketLink(rec.id), { force: true });
       await this.ctx.sandboxes.delete(rec.id);
       this.ctx.sandboxNames.release(rec.name);
     });

@@ -1,0 +1,163 @@
+// What a removed or half-made object leaves behind. berthd is killed (-9) at each step of a
+// RunPodSandbox (a test-only pause point holds the call there) and restarted: recovery must
+// remove everything of that pod. Removal must also take conmon's socket links, and recovery
+// the links, exit files and processes of ids no record has, whichever runtime handler ran them.
+import { execFileSync } from "node:child_process";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { expect } from "chai";
+import {
+  containerConfig,
+  eventually,
+  podConfig,
+  type PodEnv,
+  startPodEnv,
+} from "../../support/pod-env.js";
+
+/** Every trace of `id` berth or the runtime can leave on this host, as "kind: where". */
+export async function leftoversOf(env: PodEnv, id: string): Promise<string[]> {
+  const b = env.berthd;
+  const found: string[] = [];
+  const exists = async (p: string) =>
+    fs.lstat(p).then(
+      () => true,
+      () => false,
+    );
+  for (const p of [
+    path.join(b.state, "pods", id),
+    path.join(b.state, "containers", id),
+    path.join(b.state, "exits", id),
+    path.join(b.state, "s", id),
+    path.join(b.state, "netns", `berth-${id.slice(0, 16)}`),
+    path.join(b.root, "overlay", id),
+  ]) {
+    if (await exists(p)) found.push(`file: ${p}`);
+  }
+  for (const h of await fs.readdir("/sys/fs/cgroup")) {
+    const cg = path.join("/sys/fs/cgroup", h, "berth", id);
+    if (await exists(cg)) found.push(`cgroup: ${cg}`);
+  }
+  for (const pid of await fs.readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmd.includes(id)) found.push(`process ${pid}: ${cmd.split("\0").join(" ").slice(0, 80)}`);
+  }
+  const mounts = execFileSync("cat", ["/proc/self/mountinfo"], { encoding: "utf8" });
+  for (const line of mounts.split("\n")) {
+    const mp = line.split(" ")[4] ?? "";
+    if (mp.includes(id)) found.push(`mount: ${mp}`);
+  }
+  return found;
+}
+
+/** Runs `start` with berthd paused at `step`, then kills berthd there; returns the pod's id. */
+async function crashAt(env: PodEnv, step: string, start: () => Promise<unknown>): Promise<string> {
+  await env.berthd.kill9();
+  process.env.BERTH_TEST_PAUSE_AT = step;
+  try {
+    await env.berthd.launch();
+  } finally {
+    delete process.env.BERTH_TEST_PAUSE_AT;
+  }
+  void start().catch(() => undefined); // its connection dies with berthd
+  const id = await eventually(
+    async () => {
+      for (const line of env.berthd.logs.split("\n")) {
+        if (!line.includes("test pause point reached")) continue;
+        const rec = JSON.parse(line) as { step?: string; pod_sandbox_id?: string };
+        if (rec.step === step && rec.pod_sandbox_id) return rec.pod_sandbox_id;
+      }
+      throw new Error(`berthd did not reach ${step}`);
+    },
+    30_000,
+    20,
+  );
+  await env.berthd.kill9();
+  await env.berthd.launch();
+  return id;
+}
+
+describe("leftovers: crashes, removals and recovery leave nothing behind", function () {
+  this.timeout(300_000);
+  let env: PodEnv;
+  let otherRoot: string;
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    // A second handler ("other": runc with its own state root) beside the default runc.
+    otherRoot = `/run/berth-test-other-${process.pid}`;
+    env = await startPodEnv({
+      configToml: [
+        `default_runtime = "runc"`,
+        `[runtimes.runc]`,
+        `path = "/usr/sbin/runc"`,
+        `[runtimes.other]`,
+        `path = "/usr/sbin/runc"`,
+        `root = "${otherRoot}"`,
+      ].join("\n"),
+    });
+  });
+  after(async () => {
+    await env?.cleanup();
+    if (otherRoot) await fs.rm(otherRoot, { recursive: true, force: true });
+  });
+
+  for (const step of ["sandbox-network", "sandbox-spec", "sandbox-created", "sandbox-started"]) {
+    it(`a RunPodSandbox killed at ${step} leaves nothing once berthd restarts`, async () => {
+      const pod = podConfig(env, `crash-${step}`);
+      const id = await crashAt(env, step, () =>
+        env.berthd.client.call.RunPodSandbox({ config: pod }),
+      );
+      const c = env.berthd.client.call;
+      expect((await c.ListPodSandbox({})).items.map((p) => p.id)).to.not.include(id);
+      expect(await leftoversOf(env, id)).to.deep.equal([]);
+      // The name is free again: kubelet's retry succeeds.
+      const { pod_sandbox_id: again } = await c.RunPodSandbox({ config: pod });
+      await c.StopPodSandbox({ pod_sandbox_id: again });
+      await c.RemovePodSandbox({ pod_sandbox_id: again });
+      expect(await leftoversOf(env, again)).to.deep.equal([]);
+    });
+  }
+
+  it("an orphan of a non-default handler is deleted with that handler, and its conmon ends", async () => {
+    const pod = podConfig(env, "crash-other");
+    const id = await crashAt(env, "sandbox-started", () =>
+      env.berthd.client.call.RunPodSandbox({ config: pod, runtime_handler: "other" }),
+    );
+    expect(await leftoversOf(env, id)).to.deep.equal([]);
+    const list = execFileSync("runc", ["--root", otherRoot, "list", "-q"], { encoding: "utf8" });
+    expect(list.split("\n")).to.not.include(id);
+  });
+
+  it("RemoveContainer and RemovePodSandbox take conmon's socket links", async () => {
+    const c = env.berthd.client.call;
+    const pod = podConfig(env, "links");
+    const { pod_sandbox_id: podId } = await c.RunPodSandbox({ config: pod });
+    const { container_id: ctrId } = await c.CreateContainer({
+      pod_sandbox_id: podId,
+      config: containerConfig(env, "links", ["sleep", "600"]),
+      sandbox_config: pod,
+    });
+    await c.StartContainer({ container_id: ctrId });
+    const links = path.join(env.berthd.state, "s");
+    expect(await fs.readdir(links)).to.include.members([podId, ctrId]);
+    await c.StopContainer({ container_id: ctrId, timeout: 0 });
+    await c.RemoveContainer({ container_id: ctrId });
+    expect(await fs.readdir(links)).to.not.include(ctrId);
+    await c.StopPodSandbox({ pod_sandbox_id: podId });
+    await c.RemovePodSandbox({ pod_sandbox_id: podId });
+    expect(await fs.readdir(links)).to.not.include(podId);
+    expect(await leftoversOf(env, podId)).to.deep.equal([]);
+    expect(await leftoversOf(env, ctrId)).to.deep.equal([]);
+  });
+
+  it("recovery removes socket links and exit files of ids no record has", async () => {
+    const b = env.berthd;
+    const ghost = "0123456789abcdef".repeat(4);
+    await b.kill9();
+    await fs.mkdir(path.join(b.state, "s"), { recursive: true });
+    await fs.symlink("/nonexistent", path.join(b.state, "s", ghost));
+    await fs.writeFile(path.join(b.state, "exits", ghost), "0");
+    await b.launch();
+    expect(await leftoversOf(env, ghost)).to.deep.equal([]);
+  });
+});
