@@ -160,4 +160,75 @@ describe("leftovers: crashes, removals and recovery leave nothing behind", funct
     await b.launch();
     expect(await leftoversOf(env, ghost)).to.deep.equal([]);
   });
+
+  it("25 CreateContainers that fail validation (a missing device) leave no mount or bundle", async () => {
+    const c = env.berthd.client.call;
+    const pod = podConfig(env, "bad-device");
+    const { pod_sandbox_id: podId } = await c.RunPodSandbox({ config: pod });
+    const b = env.berthd;
+    const before = {
+      bundles: await fs.readdir(path.join(b.state, "containers")).catch((): string[] => []),
+      layers: await fs.readdir(path.join(b.root, "overlay")).catch((): string[] => []),
+    };
+    // Validation comes before any side effect: not even for a moment is a rootfs mounted or a
+    // bundle made for these requests.
+    const seen = new Set<string>();
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const info = await fs.readFile("/proc/self/mountinfo", "utf8");
+        for (const l of info.split("\n")) {
+          const mp = l.split(" ")[4] ?? "";
+          if (mp.startsWith(path.join(b.state, "containers"))) seen.add(`mount ${mp}`);
+        }
+        for (const d of await fs
+          .readdir(path.join(b.state, "containers"))
+          .catch((): string[] => [])) {
+          if (!before.bundles.includes(d)) seen.add(`bundle ${d}`);
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const codes = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        c
+          .CreateContainer({
+            pod_sandbox_id: podId,
+            config: containerConfig(env, `bad${i}`, ["true"], {
+              devices: [
+                { host_path: "/dev/nope", container_path: "/dev/nope", permissions: "rwm" },
+              ],
+              // Many destinations to resolve in the rootfs: reads there still run when the
+              // device check fails.
+              mounts: Array.from({ length: 200 }, (_, m) => ({
+                host_path: env.logDir,
+                container_path: `/usr/share/m${m}/x/y`,
+              })),
+            }),
+            sandbox_config: pod,
+          })
+          .then(
+            () => "OK",
+            (err: unknown) => (err as { code?: number }).code,
+          ),
+      ),
+    );
+    polling = false;
+    await poller;
+    expect(new Set(codes)).to.deep.equal(new Set([3])); // INVALID_ARGUMENT, each
+    expect([...seen]).to.deep.equal([]);
+    expect(
+      await fs.readdir(path.join(b.state, "containers")).catch((): string[] => []),
+    ).to.deep.equal(before.bundles);
+    expect(await fs.readdir(path.join(b.root, "overlay")).catch((): string[] => [])).to.deep.equal(
+      before.layers,
+    );
+    const mounts = execFileSync("cat", ["/proc/self/mountinfo"], { encoding: "utf8" })
+      .split("\n")
+      .map((l) => l.split(" ")[4] ?? "")
+      .filter((mp) => mp.startsWith(path.join(b.state, "containers")));
+    expect(mounts).to.deep.equal([]);
+    await c.StopPodSandbox({ pod_sandbox_id: podId });
+    await c.RemovePodSandbox({ pod_sandbox_id: podId });
+  });
 });
