@@ -40,23 +40,30 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
 
   return {
     CreateContainer: async (req) => {
-      const sandbox = ctx.sandboxes.resolve(req.pod_sandbox_id);
-      if (!sandboxes.isReady(sandbox)) {
-        throw new FailedPreconditionError(`pod sandbox ${sandbox.id} is not ready`);
+      const found = ctx.sandboxes.resolve(req.pod_sandbox_id);
+      if (!sandboxes.isReady(found)) {
+        throw new FailedPreconditionError(`pod sandbox ${found.id} is not ready`);
       }
       const cfg = validateContainerConfig(req.config);
-      const rec = await createContainerInSandbox(
-        ctx,
-        sandbox,
-        cfg,
-        (parent, id) => sandboxes.cgroupsPath(parent, id),
-        (target) => containers.runningPid(target),
-      );
+      const rec = await sandboxes.withPodShared(found.id, (sandbox) => {
+        // Checked again under the lock: the pod may have been stopped while this call waited.
+        if (!sandboxes.isReady(sandbox)) {
+          throw new FailedPreconditionError(`pod sandbox ${sandbox.id} is not ready`);
+        }
+        return createContainerInSandbox(
+          ctx,
+          sandbox,
+          cfg,
+          (parent, id) => sandboxes.cgroupsPath(parent, id),
+          (target) => containers.runningPid(target),
+        );
+      });
       return { container_id: rec.id };
     },
 
     StartContainer: async (req) => {
-      await containers.start(req.container_id);
+      const rec = ctx.containers.resolve(req.container_id);
+      await sandboxes.withPodShared(rec.sandboxId, () => containers.start(rec.id));
       return {};
     },
 
@@ -95,11 +102,12 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
       for (const part of chunks(list(req.filter))) yield { containers: part };
     },
 
-    ExecSync: async (req, { log }) => {
+    ExecSync: async (req, { log, signal }) => {
       const res = await containers.execSync(
         req.container_id,
         req.cmd,
         seconds(req.timeout, "timeout"),
+        signal,
       );
       const { truncated, ...reply } = execSyncReply(res);
       if (truncated || res.truncated) {

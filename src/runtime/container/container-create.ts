@@ -8,6 +8,7 @@ import type { ContainerConfig__Output } from "../../gen/runtime/v1/ContainerConf
 import { mountOverlay, unmount } from "../../image/overlay-mount.js";
 import { lexicalJoin } from "../../util/secure-join.js";
 import { settleAll } from "../../util/settle-all.js";
+import { testPausePoint } from "../../util/test-pause.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { createContainer } from "../oci/conmon.js";
@@ -202,6 +203,7 @@ export async function createContainerInSandbox(
       { conmonPath: ctx.config.conmon_path, launcher: ctx.launcher, logger: ctx.log },
     );
     undo.push("delete container", () => runtime.delete(id, true));
+    await testPausePoint("container-created", log);
 
     const rec: ContainerRecord = {
       version: 1,

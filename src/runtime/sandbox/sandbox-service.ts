@@ -7,7 +7,7 @@ import { FailedPreconditionError, InvalidArgumentError, errorMessage } from "../
 import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxConfig.js";
 import { createNetns, removeNetns } from "../../network/netns.js";
 import { toCniPortMappings } from "../../network/cni-exec.js";
-import { KeyedMutex } from "../../util/keyed-mutex.js";
+import { KeyedRwLock } from "../../util/keyed-rw-lock.js";
 import { testPausePoint } from "../../util/test-pause.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
@@ -28,7 +28,11 @@ import * as os from "node:os";
 const SC_FIELD = "config.linux.security_context";
 
 export class SandboxService {
-  private readonly locks = new KeyedMutex();
+  /**
+   * Per pod: making, stopping and removing it hold it alone; creating and starting containers
+   * in it share it (withPodShared), so no container is made in a pod being torn down.
+   */
+  private readonly locks = new KeyedRwLock();
 
   constructor(private readonly ctx: RuntimeContext) {}
 
@@ -65,6 +69,19 @@ export class SandboxService {
     if (failed.length > 0) this.ctx.log.warn({ pod_sandbox_id: id, failed }, "pod cgroups left");
   }
 
+  /**
+   * Runs `fn` with the pod's lock shared and the pod's record as it is then: a StopPodSandbox or
+   * RemovePodSandbox that came first has finished (so `fn` must check the state it needs), one
+   * that comes later waits for `fn`.
+   */
+  async withPodShared<T>(sandboxId: string, fn: (rec: SandboxRecord) => Promise<T>): Promise<T> {
+    return this.locks.shared(sandboxId, async () => {
+      const rec = this.ctx.sandboxes.get(sandboxId);
+      if (!rec) throw new FailedPreconditionError(`pod sandbox ${sandboxId} was removed`);
+      return fn(rec);
+    });
+  }
+
   isReady(rec: SandboxRecord): boolean {
     return sandboxState(rec, rec.infraPid > 0 && processAlive(rec.infraPid)) === "SANDBOX_READY";
   }
@@ -87,7 +104,7 @@ export class SandboxService {
     const undo = new CleanupStack(log);
     undo.push("release name", async () => this.ctx.sandboxNames.release(name));
     try {
-      const rec = await this.locks.run(id, () =>
+      const rec = await this.locks.exclusive(id, () =>
         this.build(id, name, cfg, handler.name, localhost, undo, log),
       );
       undo.commit();
@@ -237,7 +254,7 @@ export class SandboxService {
   ): Promise<void> {
     const found = this.ctx.sandboxes.find(idOrPrefix);
     if (!found) return;
-    await this.locks.run(found.id, async () => {
+    await this.locks.exclusive(found.id, async () => {
       const rec = this.ctx.sandboxes.get(found.id);
       if (!rec) return;
       await stopContainers(rec.id);
@@ -296,7 +313,7 @@ export class SandboxService {
     const found = this.ctx.sandboxes.find(idOrPrefix);
     if (!found) return;
     await this.stop(found.id, stopContainers);
-    await this.locks.run(found.id, async () => {
+    await this.locks.exclusive(found.id, async () => {
       const rec = this.ctx.sandboxes.get(found.id);
       if (!rec) return;
       await removeContainers(rec.id);

@@ -1,0 +1,130 @@
+// Calls that race each other or are given up by their client: a create racing the pod's
+// removal, an image removed while a container is made from it, an ExecSync cancelled by its
+// client, a retry of a create whose first call finished after the client's deadline.
+import { promises as fs } from "node:fs";
+import { expect } from "chai";
+import { leftoversOf } from "../../support/leftovers.js";
+import {
+  containerConfig,
+  eventually,
+  podConfig,
+  type PodEnv,
+  startPodEnv,
+} from "../../support/pod-env.js";
+
+describe("concurrency and cancellation through the CRI", function () {
+  this.timeout(300_000);
+  let env: PodEnv;
+  before(async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    env = await startPodEnv();
+  });
+  after(async () => {
+    await env?.cleanup();
+  });
+
+  it("a CreateContainer racing RemovePodSandbox leaves no orphan container", async () => {
+    const c = env.berthd.client.call;
+    for (let round = 0; round < 6; round++) {
+      const pod = podConfig(env, `race${round}`);
+      const { pod_sandbox_id: podId } = await c.RunPodSandbox({ config: pod });
+      const create = c
+        .CreateContainer({
+          pod_sandbox_id: podId,
+          config: containerConfig(env, "racer", ["sleep", "600"]),
+          sandbox_config: pod,
+        })
+        .then(
+          (r) => r.container_id,
+          () => undefined,
+        );
+      await new Promise((r) => setTimeout(r, 5 + round * 10));
+      await c.StopPodSandbox({ pod_sandbox_id: podId });
+      await c.RemovePodSandbox({ pod_sandbox_id: podId });
+      const ctrId = await create;
+      const pods = new Set((await c.ListPodSandbox({})).items.map((p) => p.id));
+      const orphans = (await c.ListContainers({})).containers.filter(
+        (x) => !pods.has(x.pod_sandbox_id),
+      );
+      expect(
+        orphans.map((o) => o.id),
+        `round ${round}`,
+      ).to.deep.equal([]);
+      expect(await leftoversOf(env, podId), `round ${round}`).to.deep.equal([]);
+      if (ctrId !== undefined) {
+        expect(await leftoversOf(env, ctrId), `round ${round}`).to.deep.equal([]);
+      }
+    }
+  });
+
+  it("a CreateContainer held after its runtime create, racing RemovePodSandbox, leaves no orphan", async () => {
+    // berthd again, holding every create 1.5 s between the runtime's create and the record.
+    await env.berthd.stop();
+    process.env.BERTH_TEST_DELAY_AT = "container-created:1500";
+    try {
+      await env.berthd.launch();
+    } finally {
+      delete process.env.BERTH_TEST_DELAY_AT;
+    }
+    try {
+      const c = env.berthd.client.call;
+      const pod = podConfig(env, "held-race");
+      const { pod_sandbox_id: podId } = await c.RunPodSandbox({ config: pod });
+      const create = c
+        .CreateContainer({
+          pod_sandbox_id: podId,
+          config: containerConfig(env, "held", ["sleep", "600"]),
+          sandbox_config: pod,
+        })
+        .then(
+          (r) => r.container_id,
+          () => undefined,
+        );
+      await eventually(async () => {
+        if (!env.berthd.logs.includes("test delay point reached")) throw new Error("not yet");
+      });
+      await c.StopPodSandbox({ pod_sandbox_id: podId });
+      await c.RemovePodSandbox({ pod_sandbox_id: podId });
+      const ctrId = await create;
+      expect((await c.ListContainers({})).containers.map((x) => x.id)).to.deep.equal([]);
+      expect(await leftoversOf(env, podId)).to.deep.equal([]);
+      if (ctrId !== undefined) expect(await leftoversOf(env, ctrId)).to.deep.equal([]);
+    } finally {
+      await env.berthd.stop();
+      await env.berthd.launch();
+    }
+  });
+
+  it("an ExecSync with no timeout, cancelled by its client, ends its process", async () => {
+    const c = env.berthd.client.call;
+    const pod = podConfig(env, "exec-cancel");
+    const { pod_sandbox_id: podId } = await c.RunPodSandbox({ config: pod });
+    const { container_id: ctrId } = await c.CreateContainer({
+      pod_sandbox_id: podId,
+      config: containerConfig(env, "exec", ["sleep", "600"]),
+      sandbox_config: pod,
+    });
+    await c.StartContainer({ container_id: ctrId });
+    const marker = `3600.${process.pid}`; // a sleep argument no other process has
+    const sleeps = async () => {
+      const out: string[] = [];
+      for (const pid of await fs.readdir("/proc")) {
+        if (!/^\d+$/.test(pid)) continue;
+        const cmd = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+        if (cmd === `sleep\0${marker}\0`) out.push(pid);
+      }
+      return out;
+    };
+    const call = c
+      .ExecSync({ container_id: ctrId, cmd: ["sleep", marker], timeout: "0" }, { timeoutMs: 2000 })
+      .then(
+        () => "answered",
+        (err: unknown) => (err as { code?: number }).code,
+      );
+    await eventually(async () => expect(await sleeps()).to.have.length(1), 10_000);
+    expect(await call).to.equal(4); // DEADLINE_EXCEEDED, the client's
+    await eventually(async () => expect(await sleeps()).to.deep.equal([]), 10_000);
+    await c.StopPodSandbox({ pod_sandbox_id: podId });
+    await c.RemovePodSandbox({ pod_sandbox_id: podId });
+  });
+});
