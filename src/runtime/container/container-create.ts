@@ -13,6 +13,7 @@ import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { createContainer } from "../oci/conmon.js";
 import type { ContainerRecord, SandboxRecord } from "../records.js";
+import type { ContainerImage } from "./image-lookup.js";
 import { containerFullName } from "../records.js";
 import type { RuntimeContext } from "../runtime-context.js";
 import { buildContainerSpec } from "../spec/container-spec.js";
@@ -92,6 +93,22 @@ export async function createContainerInSandbox(
   targetPid: (targetId: string) => number | undefined,
 ): Promise<ContainerRecord> {
   const image = await ctx.images.forContainer(cfg.image!.image);
+  try {
+    return await createWithImage(ctx, sandbox, cfg, image, cgroupsPath, targetPid);
+  } finally {
+    // Written or undone: the record (or nothing) keeps the snapshots from here on.
+    image.release();
+  }
+}
+
+async function createWithImage(
+  ctx: RuntimeContext,
+  sandbox: SandboxRecord,
+  cfg: ContainerConfig__Output,
+  image: ContainerImage,
+  cgroupsPath: (parent: string, id: string) => string,
+  targetPid: (targetId: string) => number | undefined,
+): Promise<ContainerRecord> {
   const id = newId();
   const name = containerFullName(cfg.metadata!.name, cfg.metadata!.attempt, sandbox.config);
   ctx.containerNames.reserve(name, id);

@@ -57,8 +57,8 @@ describe("concurrency and cancellation through the CRI", function () {
     }
   });
 
-  it("a CreateContainer held after its runtime create, racing RemovePodSandbox, leaves no orphan", async () => {
-    // berthd again, holding every create 1.5 s between the runtime's create and the record.
+  /** Runs `fn` against berthd restarted with every create held 1.5 s before its record. */
+  async function withCreatesHeld(fn: () => Promise<void>): Promise<void> {
     await env.berthd.stop();
     process.env.BERTH_TEST_DELAY_AT = "container-created:1500";
     try {
@@ -67,6 +67,20 @@ describe("concurrency and cancellation through the CRI", function () {
       delete process.env.BERTH_TEST_DELAY_AT;
     }
     try {
+      await fn();
+    } finally {
+      await env.berthd.stop();
+      await env.berthd.launch();
+    }
+  }
+
+  const held = () =>
+    eventually(async () => {
+      if (!env.berthd.logs.includes("test delay point reached")) throw new Error("not yet");
+    });
+
+  it("a CreateContainer held after its runtime create, racing RemovePodSandbox, leaves no orphan", async () => {
+    await withCreatesHeld(async () => {
       const c = env.berthd.client.call;
       const pod = podConfig(env, "held-race");
       const { pod_sandbox_id: podId } = await c.RunPodSandbox({ config: pod });
@@ -80,19 +94,52 @@ describe("concurrency and cancellation through the CRI", function () {
           (r) => r.container_id,
           () => undefined,
         );
-      await eventually(async () => {
-        if (!env.berthd.logs.includes("test delay point reached")) throw new Error("not yet");
-      });
+      await held();
       await c.StopPodSandbox({ pod_sandbox_id: podId });
       await c.RemovePodSandbox({ pod_sandbox_id: podId });
       const ctrId = await create;
       expect((await c.ListContainers({})).containers.map((x) => x.id)).to.deep.equal([]);
       expect(await leftoversOf(env, podId)).to.deep.equal([]);
       if (ctrId !== undefined) expect(await leftoversOf(env, ctrId)).to.deep.equal([]);
-    } finally {
-      await env.berthd.stop();
-      await env.berthd.launch();
-    }
+    });
+  });
+
+  it("RemoveImage while a container is created from it leaves the container its rootfs", async () => {
+    await withCreatesHeld(async () => {
+      const c = env.berthd.client.call;
+      const pod = podConfig(env, "image-race");
+      const { pod_sandbox_id: podId } = await c.RunPodSandbox({ config: pod });
+      try {
+        const create = c.CreateContainer({
+          pod_sandbox_id: podId,
+          config: containerConfig(env, "user", ["/bin/sh", "-c", "ls /bin/busybox"]),
+          sandbox_config: pod,
+        });
+        await held();
+        await c.RemoveImage({ image: { image: env.image } });
+        expect((await c.ListImages({})).images.map((i) => i.id)).to.not.include(env.imageId);
+        const { container_id: ctrId } = await create;
+        // Every snapshot under the container's rootfs is still there.
+        const mount = (await fs.readFile("/proc/self/mountinfo", "utf8"))
+          .split("\n")
+          .find((l) => l.includes(`/containers/${ctrId}/bundle/rootfs`));
+        const lower = /lowerdir=([^,]+)/.exec(mount ?? "")?.[1]?.split(":") ?? [];
+        expect(lower).to.not.deep.equal([]);
+        for (const dir of lower) expect(await fs.readdir(dir), dir).to.not.deep.equal([]);
+        await c.StartContainer({ container_id: ctrId });
+        const st = await eventually(async () => {
+          const s = (await c.ContainerStatus({ container_id: ctrId })).status!;
+          expect(s.state).to.equal("CONTAINER_EXITED");
+          return s;
+        });
+        expect([st.exit_code, st.reason]).to.deep.equal([0, "Completed"]);
+        await c.RemoveContainer({ container_id: ctrId });
+      } finally {
+        await c.StopPodSandbox({ pod_sandbox_id: podId });
+        await c.RemovePodSandbox({ pod_sandbox_id: podId });
+        await c.PullImage({ image: { image: env.image } }); // for the tests after this one
+      }
+    });
   });
 
   it("an ExecSync with no timeout, cancelled by its client, ends its process", async () => {
