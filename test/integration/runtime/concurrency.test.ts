@@ -58,9 +58,12 @@ describe("concurrency and cancellation through the CRI", function () {
   });
 
   /** Runs `fn` against berthd restarted with every create held 1.5 s before its record. */
-  async function withCreatesHeld(fn: () => Promise<void>): Promise<void> {
+  async function withCreatesHeld(
+    fn: () => Promise<void>,
+    delay = "container-created:1500",
+  ): Promise<void> {
     await env.berthd.stop();
-    process.env.BERTH_TEST_DELAY_AT = "container-created:1500";
+    process.env.BERTH_TEST_DELAY_AT = delay;
     try {
       await env.berthd.launch();
     } finally {
@@ -173,5 +176,56 @@ describe("concurrency and cancellation through the CRI", function () {
     await eventually(async () => expect(await sleeps()).to.deep.equal([]), 10_000);
     await c.StopPodSandbox({ pod_sandbox_id: podId });
     await c.RemovePodSandbox({ pod_sandbox_id: podId });
+  });
+
+  it("kubelet's retry of a RunPodSandbox that outlived its deadline gets the pod it made", async () => {
+    await withCreatesHeld(async () => {
+      const c = env.berthd.client.call;
+      const pod = podConfig(env, "late-pod");
+      const code = (err: unknown) => (err as { code?: number }).code;
+      // Finished late, retried after: the retry is answered with its id.
+      const first = await c.RunPodSandbox({ config: pod }, { timeoutMs: 500 }).catch(code);
+      expect(first).to.equal(4); // DEADLINE_EXCEEDED
+      await new Promise((r) => setTimeout(r, 2500));
+      const { pod_sandbox_id: id } = await c.RunPodSandbox({ config: pod });
+      const pods = (await c.ListPodSandbox({})).items.filter(
+        (p) => p.metadata?.name === "late-pod",
+      );
+      expect(pods.map((p) => p.id)).to.deep.equal([id]);
+      // Once answered, the name is the pod's: another create of it is a conflict.
+      expect(await c.RunPodSandbox({ config: pod }).catch(code)).to.equal(6); // ALREADY_EXISTS
+      // Retried while the first still runs: the retry waits for it.
+      const pod2 = podConfig(env, "late-pod2");
+      expect(await c.RunPodSandbox({ config: pod2 }, { timeoutMs: 500 }).catch(code)).to.equal(4);
+      const { pod_sandbox_id: id2 } = await c.RunPodSandbox({ config: pod2 });
+      const pods2 = (await c.ListPodSandbox({})).items.filter(
+        (p) => p.metadata?.name === "late-pod2",
+      );
+      expect(pods2.map((p) => p.id)).to.deep.equal([id2]);
+      for (const x of [id, id2]) {
+        await c.StopPodSandbox({ pod_sandbox_id: x });
+        await c.RemovePodSandbox({ pod_sandbox_id: x });
+      }
+    }, "sandbox-started:1500");
+  });
+
+  it("kubelet's retry of a CreateContainer that outlived its deadline gets the container it made", async () => {
+    await withCreatesHeld(async () => {
+      const c = env.berthd.client.call;
+      const pod = podConfig(env, "late-ctr");
+      const { pod_sandbox_id: podId } = await c.RunPodSandbox({ config: pod });
+      const req = {
+        pod_sandbox_id: podId,
+        config: containerConfig(env, "late", ["sleep", "600"]),
+        sandbox_config: pod,
+      };
+      const code = (err: unknown) => (err as { code?: number }).code;
+      expect(await c.CreateContainer(req, { timeoutMs: 500 }).catch(code)).to.equal(4);
+      await new Promise((r) => setTimeout(r, 2500));
+      const { container_id: id } = await c.CreateContainer(req);
+      expect((await c.ListContainers({})).containers.map((x) => x.id)).to.deep.equal([id]);
+      await c.StopPodSandbox({ pod_sandbox_id: podId });
+      await c.RemovePodSandbox({ pod_sandbox_id: podId });
+    });
   });
 });
