@@ -39,6 +39,7 @@ import {
   releaseOrphanNetworks,
   removeOrphans,
 } from "./runtime/recovery.js";
+import { removeOrphanExitFiles, removeOrphanSocketLinks } from "./runtime/recovery-leftovers.js";
 import type { ContainerRecord, SandboxRecord } from "./runtime/records.js";
 import { type RuntimeContext, ociRuntimeFactory } from "./runtime/runtime-context.js";
 import type { RuntimeConfigStore } from "./runtime/runtime-config-store.js";
@@ -185,6 +186,8 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
   await reconcileSandboxes(ctx);
   await removeOrphans(ctx);
   await releaseOrphanNetworks(ctx);
+  await removeOrphanExitFiles(ctx);
+  await removeOrphanSocketLinks(ctx);
 
   const podDeps = { ctx, sandboxes, containers };
   const stats = createContainerStats({

@@ -7,6 +7,9 @@ import {
   createContainerInSandbox,
   validateContainerConfig,
 } from "../runtime/container/container-create.js";
+import { containerFullName, type SandboxRecord } from "../runtime/records.js";
+import type { ContainerConfig__Output } from "../gen/runtime/v1/ContainerConfig.js";
+import { LateCreations } from "../util/late-creations.js";
 import { execSyncReply } from "./exec-sync-reply.js";
 import type { CriHandlers } from "./handlers.js";
 import type { PodDeps } from "./pod-sandboxes.js";
@@ -38,25 +41,46 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
     return out;
   };
 
-  return {
-    CreateContainer: async (req) => {
-      const sandbox = ctx.sandboxes.resolve(req.pod_sandbox_id);
+  const create = async (found: SandboxRecord, cfg: ContainerConfig__Output): Promise<string> => {
+    if (!sandboxes.isReady(found)) {
+      throw new FailedPreconditionError(`pod sandbox ${found.id} is not ready`);
+    }
+    const rec = await sandboxes.withPodShared(found.id, (sandbox) => {
+      // Checked again under the lock: the pod may have been stopped while this call waited.
       if (!sandboxes.isReady(sandbox)) {
         throw new FailedPreconditionError(`pod sandbox ${sandbox.id} is not ready`);
       }
-      const cfg = validateContainerConfig(req.config);
-      const rec = await createContainerInSandbox(
+      return createContainerInSandbox(
         ctx,
         sandbox,
         cfg,
         (parent, id) => sandboxes.cgroupsPath(parent, id),
         (target) => containers.runningPid(target),
       );
-      return { container_id: rec.id };
+    });
+    return rec.id;
+  };
+
+  // A retry of a CreateContainer whose first call outlived its deadline gets what it made.
+  const late = new LateCreations();
+
+  return {
+    CreateContainer: async (req, { signal }) => {
+      const found = ctx.sandboxes.resolve(req.pod_sandbox_id);
+      const cfg = validateContainerConfig(req.config);
+      const name = containerFullName(cfg.metadata!.name, cfg.metadata!.attempt, found.config);
+      const id = await late.run(
+        name,
+        signal,
+        (id) => ctx.containers.get(id) !== undefined,
+        () => create(found, cfg),
+      );
+      return { container_id: id };
     },
 
     StartContainer: async (req) => {
-      await containers.start(req.container_id);
+      const rec = ctx.containers.resolve(req.container_id);
+      await sandboxes.withPodShared(rec.sandboxId, () => containers.start(rec.id));
       return {};
     },
 
@@ -95,11 +119,12 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
       for (const part of chunks(list(req.filter))) yield { containers: part };
     },
 
-    ExecSync: async (req, { log }) => {
+    ExecSync: async (req, { log, signal }) => {
       const res = await containers.execSync(
         req.container_id,
         req.cmd,
         seconds(req.timeout, "timeout"),
+        signal,
       );
       const { truncated, ...reply } = execSyncReply(res);
       if (truncated || res.truncated) {

@@ -4,7 +4,9 @@ import type { ContainerService } from "../runtime/container/container-service.js
 import type { RuntimeContext } from "../runtime/runtime-context.js";
 import { sandboxState } from "../runtime/records.js";
 import { processAlive } from "../runtime/oci/conmon.js";
-import type { SandboxService } from "../runtime/sandbox/sandbox-service.js";
+import { sandboxFullName } from "../runtime/records.js";
+import { type SandboxService, validateSandboxConfig } from "../runtime/sandbox/sandbox-service.js";
+import { LateCreations } from "../util/late-creations.js";
 import { nowNs } from "../util/time.js";
 import type { CriHandlers } from "./handlers.js";
 import {
@@ -38,11 +40,26 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
       .filter(({ rec, state }) => sandboxMatches(rec, state, filter))
       .map(({ rec, state }) => sandboxView(rec, state));
 
+  // A retry of a RunPodSandbox whose first call outlived its deadline gets the pod it made.
+  const late = new LateCreations();
+
   return {
-    RunPodSandbox: async (req) => {
-      const id = await sandboxes.run(req.config, req.runtime_handler);
-      ctx.events.publish(id, id, "CONTAINER_CREATED_EVENT");
-      ctx.events.publish(id, id, "CONTAINER_STARTED_EVENT");
+    RunPodSandbox: async (req, { signal }) => {
+      const name = sandboxFullName(validateSandboxConfig(req.config));
+      let made = false;
+      const id = await late.run(
+        name,
+        signal,
+        (id) => ctx.sandboxes.get(id) !== undefined,
+        async () => {
+          made = true;
+          return sandboxes.run(req.config, req.runtime_handler);
+        },
+      );
+      if (made) {
+        ctx.events.publish(id, id, "CONTAINER_CREATED_EVENT");
+        ctx.events.publish(id, id, "CONTAINER_STARTED_EVENT");
+      }
       return { pod_sandbox_id: id };
     },
 

@@ -11,10 +11,20 @@ export class ContainerImages implements ImageLookup {
   ) {}
 
   async forContainer(image: string): Promise<ContainerImage> {
-    const rec = this.images.find(image);
-    if (!rec) throw new NotFoundError(`image "${image}" not found: pull it first`);
-    if (rec.topChainId === "") throw new FailedPreconditionError(`image ${rec.id} has no layers`);
-    const lowerDirs = this.snapshots.lowerDirs(rec.topChainId);
+    const leased = await this.images.leaseForContainer(image);
+    if (!leased) throw new NotFoundError(`image "${image}" not found: pull it first`);
+    const { rec, release } = leased;
+    if (rec.topChainId === "") {
+      release();
+      throw new FailedPreconditionError(`image ${rec.id} has no layers`);
+    }
+    let lowerDirs: string[];
+    try {
+      lowerDirs = this.snapshots.lowerDirs(rec.topChainId);
+    } catch (err) {
+      release();
+      throw err;
+    }
     const c = rec.config.config ?? {};
     return {
       id: rec.id,
@@ -30,6 +40,7 @@ export class ContainerImages implements ImageLookup {
       },
       lowerDirs,
       topChainId: rec.topChainId,
+      release,
     };
   }
 }

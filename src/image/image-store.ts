@@ -152,6 +152,25 @@ export class ImageStore {
   }
 
   /**
+   * Finds an image and leases its snapshots for a container being created, whose record does
+   * not name them yet: a RemoveImage meanwhile removes the image's names but not the snapshots
+   * under the new container. Taken in turn with removals, so a removal's collection either
+   * finished before (the image is then not found) or sees the lease.
+   */
+  leaseForContainer(image: string): Promise<{ rec: ImageRecord; release: () => void } | undefined> {
+    return this.changes.run("images", () => {
+      const rec = this.find(image);
+      if (!rec) return Promise.resolve(undefined);
+      return Promise.resolve({ rec, release: this.lease([rec.topChainId], []) });
+    });
+  }
+
+  /** How many leases are held (pulls and containers being created), for tests. */
+  get leaseCount(): number {
+    return this.leases.size;
+  }
+
+  /**
    * Frees snapshots no image or container uses (top-down, as a snapshot cannot go before its
    * children) and blobs no image references.
    */

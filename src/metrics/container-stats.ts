@@ -38,7 +38,10 @@ export function createContainerStats(deps: ContainerStatsDeps): ContainerStatsPa
     onError: (id, err) =>
       log.warn({ container_id: id, err: errorMessage(err) }, "cannot measure writable layer"),
   });
-  const fileReader = new WorkerFileReader();
+  const fileReader = new WorkerFileReader({
+    onWorkerFailed: (err) =>
+      log.error({ err: errorMessage(err) }, "cgroup reader worker failed; starting another"),
+  });
   const sampler = new StatsSampler({
     setup: deps.setup,
     log,

@@ -36,6 +36,10 @@ export class RuntimePaths {
   get socketDir(): string {
     return path.join(this.state, "s");
   }
+  /** conmon's link to a container's (or pod infra's) bundle, holding its attach socket. */
+  socketLink(id: string): string {
+    return path.join(this.socketDir, id);
+  }
   /** A container's bundle (config.json, rootfs mount point) and conmon's files. */
   container(id: string): string {
     return path.join(this.state, "containers", id);

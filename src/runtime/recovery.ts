@@ -16,6 +16,7 @@ import { processAlive } from "./oci/conmon.js";
 import { type ContainerRecord, type SandboxRecord, containerState } from "./records.js";
 import type { RuntimeContext } from "./runtime-context.js";
 import { RuntimePaths } from "./paths.js";
+import { deleteOrphanEverywhere, removeOrphanPodCgroups } from "./recovery-leftovers.js";
 
 function upgradeSandbox(raw: unknown): SandboxRecord | undefined {
   const r = raw as Partial<SandboxRecord>;
@@ -69,10 +70,7 @@ export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
 /** Undoes what a RunPodSandbox interrupted by a crash had made: infra, network, mounts. */
 async function removeOrphanPod(ctx: RuntimeContext, id: string): Promise<void> {
   const { paths, runner } = ctx;
-  await ctx
-    .ociRuntime(ctx.handlers.defaultName ?? "runc")
-    .delete(id, true)
-    .catch(() => undefined);
+  await deleteOrphanEverywhere(ctx, id, path.join(paths.pod(id), "userdata"));
   const netns = path.join(paths.netnsDir, RuntimePaths.netnsName(id));
   if ((await ctx.cni.attachedSandboxIds()).includes(id)) {
     await ctx.cni.teardownPodNetwork({
@@ -85,6 +83,7 @@ async function removeOrphanPod(ctx: RuntimeContext, id: string): Promise<void> {
   }
   await removeNetns(runner, netns);
   await unmountIfMounted(path.join(paths.pod(id), "shm"), runner);
+  await removeOrphanPodCgroups(ctx, paths.pod(id), id);
   await fs.rm(paths.pod(id), { recursive: true, force: true });
 }
 
@@ -141,11 +140,8 @@ export async function removeOrphans(ctx: RuntimeContext): Promise<void> {
       path.join(paths.state, "containers"),
       live.containers,
       async (id) => {
+        await deleteOrphanEverywhere(ctx, id, paths.containerPersist(id));
         await unmount(paths.containerRootfs(id), runner);
-        await ctx
-          .ociRuntime(ctx.handlers.defaultName ?? "runc")
-          .delete(id, true)
-          .catch(() => undefined);
         await fs.rm(paths.container(id), { recursive: true, force: true });
         await fs.rm(paths.containerLayer(id), { recursive: true, force: true });
       },

@@ -12,6 +12,12 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Keep at most this many bytes of each of stdout and stderr (the rest is counted, dropped). */
   maxOutputBytes?: number;
+  /**
+   * The caller's cancellation (a gRPC call's): when it aborts, the child is SIGKILLed and the
+   * result has `cancelled`. A program that must be stopped some other way (a process runc
+   * exec'd into a container) is the caller's to end first.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -22,6 +28,8 @@ export interface RunResult {
   timedOut: boolean;
   /** True when stdout or stderr passed maxOutputBytes and was cut. */
   truncated: boolean;
+  /** True when the child was killed because opts.signal aborted. */
+  cancelled?: boolean;
 }
 
 export interface CommandRunner {
@@ -63,6 +71,13 @@ export class ProcessRunner implements CommandRunner {
       const out = new Capped(max);
       const err = new Capped(max);
       let timedOut = false;
+      let cancelled = false;
+      const onAbort = () => {
+        cancelled = true;
+        child.kill("SIGKILL");
+      };
+      if (opts.signal?.aborted) onAbort();
+      else opts.signal?.addEventListener("abort", onAbort, { once: true });
       const timer =
         opts.timeoutMs !== undefined && opts.timeoutMs > 0
           ? setTimeout(() => {
@@ -74,10 +89,12 @@ export class ProcessRunner implements CommandRunner {
       child.stderr.on("data", (c: Buffer) => err.push(c));
       child.on("error", (e) => {
         if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", onAbort);
         reject(new InternalError(`cannot run ${file}: ${e.message}`, { cause: e }));
       });
       child.on("close", (code, signal) => {
         if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", onAbort);
         resolve({
           code,
           signal,
@@ -85,6 +102,7 @@ export class ProcessRunner implements CommandRunner {
           stderr: err.buffer(),
           timedOut,
           truncated: out.truncated || err.truncated,
+          ...(cancelled ? { cancelled } : {}),
         });
       });
       child.stdin.on("error", () => undefined); // a child that exits without reading stdin
@@ -102,9 +120,11 @@ export class CommandFailedError extends BerthError {
   ) {
     const why = result.timedOut
       ? "timed out"
-      : result.signal
-        ? `killed by ${result.signal}`
-        : `exit status ${String(result.code)}`;
+      : result.cancelled
+        ? "cancelled"
+        : result.signal
+          ? `killed by ${result.signal}`
+          : `exit status ${String(result.code)}`;
     const detail = result.stderr.toString("utf8").trim() || result.stdout.toString("utf8").trim();
     super("INTERNAL", `${file} ${args[0] ?? ""}: ${why}${detail ? `: ${detail}` : ""}`);
   }

@@ -7,10 +7,13 @@ import { FailedPreconditionError, InvalidArgumentError } from "../../errors.js";
 import type { ContainerConfig__Output } from "../../gen/runtime/v1/ContainerConfig.js";
 import { mountOverlay, unmount } from "../../image/overlay-mount.js";
 import { lexicalJoin } from "../../util/secure-join.js";
+import { settleAll } from "../../util/settle-all.js";
+import { testPausePoint } from "../../util/test-pause.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { createContainer } from "../oci/conmon.js";
 import type { ContainerRecord, SandboxRecord } from "../records.js";
+import type { ContainerImage } from "./image-lookup.js";
 import { containerFullName } from "../records.js";
 import type { RuntimeContext } from "../runtime-context.js";
 import { buildContainerSpec } from "../spec/container-spec.js";
@@ -90,6 +93,22 @@ export async function createContainerInSandbox(
   targetPid: (targetId: string) => number | undefined,
 ): Promise<ContainerRecord> {
   const image = await ctx.images.forContainer(cfg.image!.image);
+  try {
+    return await createWithImage(ctx, sandbox, cfg, image, cgroupsPath, targetPid);
+  } finally {
+    // Written or undone: the record (or nothing) keeps the snapshots from here on.
+    image.release();
+  }
+}
+
+async function createWithImage(
+  ctx: RuntimeContext,
+  sandbox: SandboxRecord,
+  cfg: ContainerConfig__Output,
+  image: ContainerImage,
+  cgroupsPath: (parent: string, id: string) => string,
+  targetPid: (targetId: string) => number | undefined,
+): Promise<ContainerRecord> {
   const id = newId();
   const name = containerFullName(cfg.metadata!.name, cfg.metadata!.attempt, sandbox.config);
   ctx.containerNames.reserve(name, id);
@@ -98,6 +117,35 @@ export async function createContainerInSandbox(
   undo.push("release name", async () => ctx.containerNames.release(name));
   try {
     const { paths, runner } = ctx;
+    // Everything that can reject the request is checked before anything is made: a request
+    // that fails validation leaves no mount or bundle to undo.
+    const sbInfo = sandboxInfo(sandbox);
+    const sc = cfg.linux?.security_context ?? null;
+    const seccompPaths = [localhostSeccompPath(sc, SC_FIELD)].filter(
+      (p): p is string => p !== undefined,
+    );
+    const logPath = containerLogPath(sandbox, cfg);
+    const privileged = sc?.privileged ?? false;
+    let target: number | undefined;
+    if (sc?.namespace_options?.pid === "TARGET") {
+      target = targetPid(sc.namespace_options.target_id);
+      if (target === undefined) {
+        throw new FailedPreconditionError(
+          `target container ${sc.namespace_options.target_id} of the pid namespace is not running`,
+        );
+      }
+    }
+    const [devices, localhost, hostDevices] = await settleAll([
+      resolveDevices(cfg.devices),
+      loadLocalhostSeccompProfiles(seccompPaths, SC_FIELD),
+      privileged ? listHostDevices() : Promise.resolve(undefined),
+    ]);
+    for (const [i, m] of cfg.mounts.entries()) {
+      if (!m.host_path.startsWith("/")) continue; // the spec builder names the fault
+      const made = await ensureHostPath(m.host_path, `config.mounts[${i}].host_path`);
+      if (made.length > 0) log.info({ created: made }, "created missing hostPath directories");
+    }
+
     const bundle = paths.containerBundle(id);
     const rootfs = paths.containerRootfs(id);
     const layer = paths.containerLayer(id);
@@ -115,37 +163,16 @@ export async function createContainerInSandbox(
     });
     undo.push("unmount rootfs", () => unmount(rootfs, runner));
 
-    const sbInfo = sandboxInfo(sandbox);
-    const sc = cfg.linux?.security_context ?? null;
-    const seccompPaths = [localhostSeccompPath(sc, SC_FIELD)].filter(
-      (p): p is string => p !== undefined,
-    );
-    const [mountDestinations, devices, userFiles, localhost] = await Promise.all([
+    // Both read inside the rootfs: both settle before a failure unmounts it.
+    const [mountDestinations, userFiles] = await settleAll([
       resolveMountDestinations(rootfs, mountDestinationsToResolve(cfg, sbInfo)),
-      resolveDevices(cfg.devices),
       readImageUserFiles(rootfs),
-      loadLocalhostSeccompProfiles(seccompPaths, SC_FIELD),
     ]);
-    for (const [i, m] of cfg.mounts.entries()) {
-      if (!m.host_path.startsWith("/")) continue; // the spec builder names the fault
-      const made = await ensureHostPath(m.host_path, `config.mounts[${i}].host_path`);
-      if (made.length > 0) log.info({ created: made }, "created missing hostPath directories");
-    }
     await createImageVolumeDirs(
       rootfs,
       image.config,
       cfg.mounts.map((m) => m.container_path),
     );
-    const privileged = sc?.privileged ?? false;
-    let target: number | undefined;
-    if (sc?.namespace_options?.pid === "TARGET") {
-      target = targetPid(sc.namespace_options.target_id);
-      if (target === undefined) {
-        throw new FailedPreconditionError(
-          `target container ${sc.namespace_options.target_id} of the pid namespace is not running`,
-        );
-      }
-    }
     const cgroupPath = cgroupsPath(sandbox.cgroupParent, id);
     const { spec, warnings } = buildContainerSpec({
       config: cfg,
@@ -161,7 +188,7 @@ export async function createContainerInSandbox(
         ...userFiles,
         mountDestinations,
         devices,
-        ...(privileged ? { hostDevices: await listHostDevices() } : {}),
+        ...(hostDevices !== undefined ? { hostDevices } : {}),
         seccomp: { localhost },
         hostHas: ctx.hostFeatures,
         oomScoreAdjMin: ctx.oomScoreAdjMin,
@@ -171,11 +198,11 @@ export async function createContainerInSandbox(
     for (const w of warnings) log.info({ warning: w }, "container spec");
     await fs.writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
 
-    const logPath = containerLogPath(sandbox, cfg);
     const conmonLog = logPath !== "" ? logPath : path.join(paths.container(id), "console.log");
     await fs.mkdir(path.dirname(conmonLog), { recursive: true, mode: 0o755 });
 
     const runtime = ctx.ociRuntime(sandbox.runtimeHandler);
+    undo.push("remove socket link", () => fs.rm(paths.socketLink(id), { force: true }));
     const created = await createContainer(
       runtime,
       {
@@ -193,6 +220,7 @@ export async function createContainerInSandbox(
       { conmonPath: ctx.config.conmon_path, launcher: ctx.launcher, logger: ctx.log },
     );
     undo.push("delete container", () => runtime.delete(id, true));
+    await testPausePoint("container-created", log);
 
     const rec: ContainerRecord = {
       version: 1,

@@ -177,6 +177,7 @@ export class ContainerService {
       await fs.rm(paths.container(rec.id), { recursive: true, force: true });
       await fs.rm(paths.containerLayer(rec.id), { recursive: true, force: true });
       await fs.rm(path.join(paths.exitDir, rec.id), { force: true });
+      await fs.rm(paths.socketLink(rec.id), { force: true });
       await this.ctx.containers.delete(rec.id);
       this.ctx.containerNames.release(rec.name);
       this.ctx.events.publish(rec.id, rec.sandboxId, "CONTAINER_DELETED_EVENT");
@@ -187,6 +188,7 @@ export class ContainerService {
     idOrPrefix: string,
     cmd: string[],
     timeoutSeconds: number,
+    signal?: AbortSignal,
   ): Promise<ExecSyncResult> {
     if (cmd.length === 0) throw new InvalidArgumentError("cmd", "must not be empty");
     const rec = this.requireRunning(idOrPrefix);
@@ -194,7 +196,11 @@ export class ContainerService {
     const timeoutMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : 24 * 3600 * 1000;
     const res = await this.ctx
       .ociRuntime(rec.runtimeHandler)
-      .execSync(rec.id, { args: cmd }, timeoutMs);
+      .execSync(rec.id, { args: cmd }, timeoutMs, undefined, signal);
+    if (res.cancelled) {
+      // The client is gone (its deadline passed or it cancelled); nobody reads this answer.
+      throw new DeadlineExceededError(`command ${JSON.stringify(cmd)} cancelled by the client`);
+    }
     if (res.timedOut) {
       throw new DeadlineExceededError(
         `command ${JSON.stringify(cmd)} timed out after ${timeoutSeconds}s`,

@@ -12,9 +12,14 @@ export interface ContainerImage {
   lowerDirs: string[];
   /** Chain id of the top layer: what keeps the image's snapshots alive. */
   topChainId: string;
+  /**
+   * Ends the lease that keeps the snapshots while the container is made; call it once the
+   * container's record (which names topChainId) is written, or the create failed.
+   */
+  release(): void;
 }
 
 export interface ImageLookup {
-  /** Resolves a name, id or digest reference; NotFoundError when absent. */
+  /** Resolves a name, id or digest reference and leases its snapshots; NotFoundError when absent. */
   forContainer(image: string): Promise<ContainerImage>;
 }

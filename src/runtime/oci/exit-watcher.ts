@@ -3,7 +3,8 @@
 // reports it at once; a periodic rescan catches whatever the watch missed (overflow, a dir
 // recreated, events lost while berthd was down — the first scan reports every file present).
 import { watch, type FSWatcher } from "node:fs";
-import { mkdir, readdir } from "node:fs/promises";
+import { access, mkdir, readdir } from "node:fs/promises";
+import * as path from "node:path";
 import { errorMessage } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import { readExitFile } from "./exit-file.js";
@@ -30,7 +31,10 @@ const DEFAULT_IS_ID = (name: string): boolean => /^[A-Za-z0-9_-]+$/.test(name);
 export class ExitWatcher {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** finishedAt of the exit last reported per id, so each exit is reported once. */
+  /**
+   * finishedAt of the exit last reported per id, so each exit is reported once. Bounded by the
+   * files in the exit dir: an entry goes when its file does (see prune).
+   */
   private readonly reported = new Map<string, bigint>();
   private readonly isId: (name: string) => boolean;
   private closed = false;
@@ -75,9 +79,33 @@ export class ExitWatcher {
       this.opts.logger.warn({ err: errorMessage(err), dir: this.exitDir }, "cannot read exit dir");
       return;
     }
-    await Promise.all(names.filter(this.isId).map((n) => this.check(n)));
+    const ids = names.filter(this.isId);
+    await Promise.all(ids.map((n) => this.check(n)));
+    await this.prune(new Set(ids));
     // A watch lost to the dir being removed and recreated comes back here.
     if (!this.watcher && !this.closed) this.startWatch();
+  }
+
+  /** How many exits are remembered (as many as exit files, at most). */
+  get remembered(): number {
+    return this.reported.size;
+  }
+
+  /**
+   * Forgets exits whose file is gone (the container or pod was removed). Checked again on disk,
+   * not from the listing alone: a file written after the listing was taken must stay known.
+   */
+  private async prune(listed: Set<string>): Promise<void> {
+    const candidates = [...this.reported.keys()].filter((id) => !listed.has(id));
+    await Promise.all(
+      candidates.map(async (id) => {
+        try {
+          await access(path.join(this.exitDir, id));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") this.reported.delete(id);
+        }
+      }),
+    );
   }
 
   private startWatch(): void {

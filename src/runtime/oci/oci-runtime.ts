@@ -44,6 +44,8 @@ export interface ExecSyncResult {
   timedOut: boolean;
   /** stdout or stderr passed the byte cap and was cut. */
   truncated: boolean;
+  /** The caller's signal aborted and the command was killed. */
+  cancelled?: boolean;
 }
 
 /** 16 MiB per stream, as kubelet's message size and CVE-2022-1708 / CVE-2022-31030 call for. */
@@ -158,12 +160,15 @@ export class OciRuntime {
    * Throws NotFoundError for an unknown container and FailedPreconditionError when it is not
    * running. A command that cannot be started is not an error: the runtime's message comes back
    * as stderr with its non-zero exit status, as CRI-O answers.
+   * When `signal` aborts (the client gave up), the command is killed as on a timeout and the
+   * result says `cancelled`.
    */
   async execSync(
     id: string,
     opts: ExecSyncOptions,
     timeoutMs: number,
     maxOutputBytes = EXEC_SYNC_MAX_OUTPUT,
+    signal?: AbortSignal,
   ): Promise<ExecSyncResult> {
     const st = await this.state(id);
     if (!st) throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
@@ -179,12 +184,27 @@ export class OciRuntime {
     const pidFile = path.join(dir, "pid");
     let timer: NodeJS.Timeout | undefined;
     let killed = false;
+    let cancelled = false;
+    // The runtime's exec is killed only after the grace: killing it first would leave the
+    // command it started running in the container.
+    const runtimeAbort = new AbortController();
+    let graceTimer: NodeJS.Timeout | undefined;
+    const onCancel = () => {
+      cancelled = true;
+      void killExecProcess(pidFile);
+      // The pid file may not be written yet: look once more, then end the runtime's exec.
+      setTimeout(() => void killExecProcess(pidFile), 300).unref();
+      graceTimer = setTimeout(() => runtimeAbort.abort(), EXEC_RUNTIME_GRACE_MS);
+    };
     try {
       await writeFile(processFile, JSON.stringify(proc), { mode: 0o600 });
       const running = this.runner.run(this.handler.path, this.execArgs(processFile, pidFile, id), {
         maxOutputBytes,
         ...(timeoutMs > 0 ? { timeoutMs: timeoutMs + EXEC_RUNTIME_GRACE_MS } : {}),
+        signal: runtimeAbort.signal,
       });
+      if (signal?.aborted) onCancel();
+      else signal?.addEventListener("abort", onCancel, { once: true });
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
           killed = true;
@@ -196,11 +216,14 @@ export class OciRuntime {
       return {
         stdout: res.stdout,
         stderr: res.stderr,
-        exitCode: timedOut ? -1 : exitStatus(res),
+        exitCode: timedOut || cancelled ? -1 : exitStatus(res),
         timedOut,
         truncated: res.truncated,
+        ...(cancelled ? { cancelled } : {}),
       };
     } finally {
+      signal?.removeEventListener("abort", onCancel);
+      if (graceTimer) clearTimeout(graceTimer);
       if (timer) clearTimeout(timer);
       await rm(dir, { recursive: true, force: true });
     }

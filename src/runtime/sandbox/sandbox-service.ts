@@ -7,11 +7,13 @@ import { FailedPreconditionError, InvalidArgumentError, errorMessage } from "../
 import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxConfig.js";
 import { createNetns, removeNetns } from "../../network/netns.js";
 import { toCniPortMappings } from "../../network/cni-exec.js";
-import { KeyedMutex } from "../../util/keyed-mutex.js";
+import { KeyedRwLock } from "../../util/keyed-rw-lock.js";
+import { testPausePoint } from "../../util/test-pause.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { removeCgroupPath } from "../oci/cgroup-dirs.js";
 import { createContainer, processAlive } from "../oci/conmon.js";
+import type { Logger } from "../../log.js";
 import type { RuntimeContext } from "../runtime-context.js";
 import { RuntimePaths } from "../paths.js";
 import { type SandboxRecord, sandboxFullName, sandboxState } from "../records.js";
@@ -26,7 +28,11 @@ import * as os from "node:os";
 const SC_FIELD = "config.linux.security_context";
 
 export class SandboxService {
-  private readonly locks = new KeyedMutex();
+  /**
+   * Per pod: making, stopping and removing it hold it alone; creating and starting containers
+   * in it share it (withPodShared), so no container is made in a pod being torn down.
+   */
+  private readonly locks = new KeyedRwLock();
 
   constructor(private readonly ctx: RuntimeContext) {}
 
@@ -63,6 +69,19 @@ export class SandboxService {
     if (failed.length > 0) this.ctx.log.warn({ pod_sandbox_id: id, failed }, "pod cgroups left");
   }
 
+  /**
+   * Runs `fn` with the pod's lock shared and the pod's record as it is then: a StopPodSandbox or
+   * RemovePodSandbox that came first has finished (so `fn` must check the state it needs), one
+   * that comes later waits for `fn`.
+   */
+  async withPodShared<T>(sandboxId: string, fn: (rec: SandboxRecord) => Promise<T>): Promise<T> {
+    return this.locks.shared(sandboxId, async () => {
+      const rec = this.ctx.sandboxes.get(sandboxId);
+      if (!rec) throw new FailedPreconditionError(`pod sandbox ${sandboxId} was removed`);
+      return fn(rec);
+    });
+  }
+
   isReady(rec: SandboxRecord): boolean {
     return sandboxState(rec, rec.infraPid > 0 && processAlive(rec.infraPid)) === "SANDBOX_READY";
   }
@@ -85,8 +104,8 @@ export class SandboxService {
     const undo = new CleanupStack(log);
     undo.push("release name", async () => this.ctx.sandboxNames.release(name));
     try {
-      const rec = await this.locks.run(id, () =>
-        this.build(id, name, cfg, handler.name, localhost, undo),
+      const rec = await this.locks.exclusive(id, () =>
+        this.build(id, name, cfg, handler.name, localhost, undo, log),
       );
       undo.commit();
       log.info({ ips: rec.ips, handler: handler.name }, "pod sandbox ready");
@@ -104,6 +123,7 @@ export class SandboxService {
     handlerName: string,
     localhostSeccomp: Record<string, string>,
     undo: CleanupStack,
+    log: Logger,
   ): Promise<SandboxRecord> {
     const { paths, runner } = this.ctx;
     const nsOpts = cfg.linux?.security_context?.namespace_options ?? null;
@@ -150,6 +170,7 @@ export class SandboxService {
       undo.push("CNI DEL", () => this.ctx.cni.teardownPodNetwork(podReq));
       ips = net.ips;
       await fs.writeFile(files.hosts, hostsFile(hostname, ips));
+      await testPausePoint("sandbox-network", log);
     }
 
     const cgroupParent = SandboxService.cgroupParent(cfg, id);
@@ -178,6 +199,9 @@ export class SandboxService {
     const runtime = this.ctx.ociRuntime(handlerName);
     // Registered before the runtime runs: a create that fails half-way can leave cgroups.
     undo.push("remove pod cgroups", () => this.removeCgroups(cgroupParent, id));
+    undo.push("remove socket link", () => fs.rm(paths.socketLink(id), { force: true }));
+    undo.push("remove exit file", () => fs.rm(path.join(paths.exitDir, id), { force: true }));
+    await testPausePoint("sandbox-spec", log);
     const created = await createContainer(
       runtime,
       {
@@ -196,7 +220,9 @@ export class SandboxService {
       },
     );
     undo.push("delete infra", () => runtime.delete(id, true));
+    await testPausePoint("sandbox-created", log);
     await runtime.start(id);
+    await testPausePoint("sandbox-started", log);
 
     const rec: SandboxRecord = {
       version: 1,
@@ -228,7 +254,7 @@ export class SandboxService {
   ): Promise<void> {
     const found = this.ctx.sandboxes.find(idOrPrefix);
     if (!found) return;
-    await this.locks.run(found.id, async () => {
+    await this.locks.exclusive(found.id, async () => {
       const rec = this.ctx.sandboxes.get(found.id);
       if (!rec) return;
       await stopContainers(rec.id);
@@ -287,7 +313,7 @@ export class SandboxService {
     const found = this.ctx.sandboxes.find(idOrPrefix);
     if (!found) return;
     await this.stop(found.id, stopContainers);
-    await this.locks.run(found.id, async () => {
+    await this.locks.exclusive(found.id, async () => {
       const rec = this.ctx.sandboxes.get(found.id);
       if (!rec) return;
       await removeContainers(rec.id);
@@ -297,6 +323,7 @@ export class SandboxService {
       await unmountIfMounted(rec.files.shm, this.ctx.runner);
       await fs.rm(this.ctx.paths.pod(rec.id), { recursive: true, force: true });
       await fs.rm(path.join(this.ctx.paths.exitDir, rec.id), { force: true });
+      await fs.rm(this.ctx.paths.socketLink(rec.id), { force: true });
       await this.ctx.sandboxes.delete(rec.id);
       this.ctx.sandboxNames.release(rec.name);
     });

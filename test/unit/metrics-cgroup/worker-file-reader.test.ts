@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { readOptionalText } from "../../../src/metrics/cgroup/cgroup-files.js";
 import { readCgroupStats } from "../../../src/metrics/cgroup/read-stats.js";
-import { WorkerFileReader } from "../../../src/metrics/cgroup/worker-file-reader.js";
+import { WORKER_SOURCE, WorkerFileReader } from "../../../src/metrics/cgroup/worker-file-reader.js";
 import { fixtureSetup } from "./fixture-paths.js";
 
 describe("WorkerFileReader", () => {
@@ -59,6 +59,56 @@ describe("WorkerFileReader", () => {
       expect(plain?.cpu?.usageNs).to.be.a("bigint");
       expect(plain?.memory?.usage).to.be.a("bigint");
       expect(viaWorker).to.deep.equal(plain);
+    });
+  }
+});
+
+describe("WorkerFileReader when its worker fails", () => {
+  let dir: string;
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-unit-"));
+    await fs.writeFile(path.join(dir, "ok"), "fine\n");
+  });
+  after(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  // A worker that throws (uncaught, so the thread dies) when asked for a file named "boom".
+  const throwing = WORKER_SOURCE.replace(
+    "const results =",
+    'if (files.some((f) => f.endsWith("/boom"))) throw new Error("worker blew up");\n  const results =',
+  );
+  // A worker that exits without an error event.
+  const exiting = WORKER_SOURCE.replace(
+    "const results =",
+    'if (files.some((f) => f.endsWith("/boom"))) process.exit(3);\n  const results =',
+  );
+
+  for (const [kind, source] of [
+    ["throws", throwing],
+    ["exits", exiting],
+  ] as const) {
+    it(`rejects the pending reads and answers later ones from a new worker when it ${kind}`, async () => {
+      const failures: Error[] = [];
+      const reader = new WorkerFileReader({ source, onWorkerFailed: (e) => failures.push(e) });
+      try {
+        expect(await reader.read(path.join(dir, "ok"))).to.equal("fine\n");
+        // Same tick: one batch, both reads lost with the worker.
+        const lost = await Promise.allSettled([
+          reader.read(path.join(dir, "ok")),
+          reader.read(path.join(dir, "boom")),
+        ]);
+        expect(lost.map((r) => r.status)).to.deep.equal(["rejected", "rejected"]);
+        expect(failures).to.have.length(1);
+        const again = await Promise.race([
+          reader.read(path.join(dir, "ok")),
+          new Promise<string>((_, rej) => setTimeout(() => rej(new Error("hung")), 3000)),
+        ]);
+        expect(again).to.equal("fine\n");
+        expect(reader.started).to.equal(2);
+      } finally {
+        await reader.close();
+      }
     });
   }
 });

@@ -122,4 +122,28 @@ describe("runtime-oci: exit files", () => {
       w.close();
     }
   });
+
+  it("ExitWatcher remembers exits only while their files exist", async () => {
+    const events: ExitEvent[] = [];
+    const w = new ExitWatcher(dir, (e) => events.push(e), {
+      logger: silentLogger(),
+      rescanIntervalMs: 60_000,
+    });
+    await w.start();
+    try {
+      const ids = Array.from({ length: 50 }, (_, i) => `c${i}`);
+      await Promise.all(ids.map((id) => writeFile(path.join(dir, id), "0")));
+      await w.rescan();
+      expect(events).to.have.length(50);
+      expect(w.remembered).to.equal(50);
+      // Removal of containers and pods deletes their exit files.
+      await Promise.all(ids.slice(0, 40).map((id) => rm(path.join(dir, id))));
+      await w.rescan();
+      expect(w.remembered).to.equal(10);
+      await w.rescan();
+      expect(events).to.have.length(50); // the 10 still there are not reported again
+    } finally {
+      w.close();
+    }
+  });
 });
