@@ -10,6 +10,7 @@ import { lexicalJoin } from "../../util/secure-join.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { createContainer } from "../oci/conmon.js";
+import { processStartTime } from "../../util/proc-identity.js";
 import type { ContainerRecord, SandboxRecord } from "../records.js";
 import { containerFullName } from "../records.js";
 import type { RuntimeContext } from "../runtime-context.js";
@@ -193,6 +194,7 @@ export async function createContainerInSandbox(
       { conmonPath: ctx.config.conmon_path, launcher: ctx.launcher, logger: ctx.log },
     );
     undo.push("delete container", () => runtime.delete(id, true));
+    await ctx.testPause("create-container");
 
     const rec: ContainerRecord = {
       version: 1,
@@ -213,6 +215,9 @@ export async function createContainerInSandbox(
       reason: "",
       message: "",
       pid: created.pid,
+      pidStartTime: await processStartTime(created.pid),
+      conmonPid: created.conmonPid,
+      conmonStartTime: await processStartTime(created.conmonPid),
       resources: cfg.linux?.resources ?? null,
       cgroupPath,
       startError: "",

@@ -13,6 +13,7 @@ import {
   isNotRunningMessage,
   parseRuntimeState,
   type RuntimeState,
+  type RuntimeStateDir,
 } from "./runtime-state.js";
 
 export interface OciRuntimeOptions {
@@ -80,6 +81,10 @@ export class OciRuntime {
     });
   }
 
+  private where(id: string): RuntimeStateDir {
+    return { root: this.handler.root, id };
+  }
+
   private fail(args: string[], res: RunResult): CommandFailedError {
     return new CommandFailedError(this.handler.path, args, res);
   }
@@ -89,7 +94,8 @@ export class OciRuntime {
     const args = ["state", id];
     const res = await this.run(args);
     if (res.code === 0) return parseRuntimeState(res.stdout.toString("utf8"));
-    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) return undefined;
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"), this.where(id)))
+      return undefined;
     throw this.fail(args, res);
   }
 
@@ -98,7 +104,7 @@ export class OciRuntime {
     const args = ["start", id];
     const res = await this.run(args);
     if (res.code === 0) return;
-    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) {
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"), this.where(id))) {
       throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
     }
     throw this.fail(args, res);
@@ -114,7 +120,7 @@ export class OciRuntime {
     if (res.code === 0) return;
     if (res.timedOut) throw this.fail(args, res);
     const stderr = res.stderr.toString("utf8");
-    if (isNotExistMessage(stderr)) {
+    if (isNotExistMessage(stderr, this.where(id))) {
       throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
     }
     if (isNotRunningMessage(stderr)) return;
@@ -126,7 +132,7 @@ export class OciRuntime {
     const args = ["delete", ...(force ? ["--force"] : []), id];
     const res = await this.run(args);
     if (res.code === 0) return;
-    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) return;
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"), this.where(id))) return;
     throw this.fail(args, res);
   }
 
@@ -136,7 +142,7 @@ export class OciRuntime {
     const args = ["update", "--resources", "-", id];
     const res = await this.run(args, json);
     if (res.code === 0) return;
-    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) {
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"), this.where(id))) {
       throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
     }
     throw this.fail(args, res);
