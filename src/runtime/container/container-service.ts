@@ -166,14 +166,17 @@ export class ContainerService {
    */
   async onMonitorLost(id: string): Promise<void> {
     const sig = this.signalled.get(id);
+    const exit = { id, exitCode: sig !== undefined ? 128 + sig : 255, finishedAt: nowNs() };
     await this.markExited(id, {
-      exitCode: sig !== undefined ? 128 + sig : 255,
-      finishedAt: nowNs(),
+      exitCode: exit.exitCode,
+      finishedAt: exit.finishedAt,
       reasonOverride: sig !== undefined ? "Error" : "Unknown",
       message:
         "the container's monitor (conmon) died; its exit status was not recorded" +
         (sig !== undefined ? ` (taken from the signal berth sent, ${sig})` : ""),
     });
+    // A StopContainer waiting for this exit learns of it now, not at its timeout.
+    this.ctx.exits.notify(exit);
   }
 
   /** Records an exit conmon reported (or that recovery found). */
