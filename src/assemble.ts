@@ -18,7 +18,7 @@ import { RegistryClient } from "./image/registry/index.js";
 import { SnapshotStore } from "./image/snapshots.js";
 import type { Logger } from "./log.js";
 import type { BerthMetrics } from "./metrics/berth-metrics.js";
-import { cgroupDir } from "./metrics/cgroup/detect-setup.js";
+import { cgroupDir, cgroupProcsDir, unifiedCgroupDir } from "./metrics/cgroup/detect-setup.js";
 import { ociCgroupsPathToCgroupPath } from "./metrics/cgroup/cgroup-paths.js";
 import { createContainerStats } from "./metrics/container-stats.js";
 import type { MetricsSource } from "./metrics/http-server.js";
@@ -30,7 +30,11 @@ import { ExitWaiters } from "./runtime/exit-waiters.js";
 import type { HandlerRegistry } from "./runtime/handler-registry.js";
 import { type HostFacts, readHostFacts } from "./runtime/host-facts.js";
 import { ProcessConmonLauncher } from "./runtime/oci/conmon-launcher.js";
-import { ExitWatcher } from "./runtime/oci/exit-watcher.js";
+import { type ExitEvent, ExitWatcher } from "./runtime/oci/exit-watcher.js";
+import type { ContainerCgroupDirs } from "./runtime/container/container-cgroup.js";
+import { MonitorCheck } from "./runtime/monitor-check.js";
+import { sameProcessAlive } from "./util/proc-identity.js";
+import { testPauseFromEnv } from "./util/test-pause.js";
 import { RuntimePaths } from "./runtime/paths.js";
 import {
   loadRecords,
@@ -49,6 +53,14 @@ import { NameRegistry } from "./runtime/store/name-registry.js";
 import { RecordStore } from "./runtime/store/record-store.js";
 import type { StreamingRuntime } from "./streaming/types.js";
 import type { CommandRunner } from "./util/command.js";
+
+/** How often recorded conmon pids are checked (a dead monitor is noticed within this). */
+const MONITOR_CHECK_INTERVAL_MS = 1000;
+
+/** An exit no exit file recorded (the infra's monitor is gone): status unknown. */
+function goneExit(id: string): ExitEvent {
+  return { id, exitCode: 255, finishedAt: 0n };
+}
 
 export interface Assembled {
   handlers: CriHandlers;
@@ -147,21 +159,26 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
     oomScoreAdjMin: host.oomScoreAdjMin,
     allCapabilities: host.allCapabilities,
     hostFeatures: host.features,
+    testPause: testPauseFromEnv(process.env, log),
     ociRuntime: ociRuntimeFactory(deps.runtimeHandlers, runner, config, paths.tmp),
   };
-  const memoryCgroupDir = (cgroupsPath: string) => {
+  const containerCgroups = (cgroupsPath: string): ContainerCgroupDirs | undefined => {
+    let cgPath: string;
     try {
-      return cgroupDir(
-        host.cgroups,
-        "memory",
-        ociCgroupsPathToCgroupPath(cgroupsPath, config.cgroup_driver),
-      );
+      cgPath = ociCgroupsPathToCgroupPath(cgroupsPath, config.cgroup_driver);
     } catch {
       return undefined;
     }
+    const v2 = host.cgroups.mode === "v2";
+    return {
+      v2,
+      dir: (controller) =>
+        v2 ? unifiedCgroupDir(host.cgroups, cgPath) : cgroupDir(host.cgroups, controller, cgPath),
+      procsDir: cgroupProcsDir(host.cgroups, cgPath),
+    };
   };
   const sandboxes = new SandboxService(ctx);
-  const containers = new ContainerService(ctx, memoryCgroupDir);
+  const containers = new ContainerService(ctx, containerCgroups);
 
   await loadRecords(ctx);
   const recording = new Set<Promise<void>>();
@@ -169,8 +186,9 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
     paths.exitDir,
     (e) => {
       ctx.exits.notify(e);
-      const p = containers
-        .onExit(e)
+      // An infra's exit belongs to its sandbox, whose service alone sets the sandbox's state.
+      const handled = ctx.sandboxes.get(e.id) ? sandboxes.onInfraExit(e) : containers.onExit(e);
+      const p = handled
         .catch((err: unknown) => {
           log.error({ container_id: e.id, err: errorMessage(err) }, "cannot record exit");
         })
@@ -183,7 +201,21 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
   // Exits conmon wrote while berthd was down are recorded before anything else is judged.
   await Promise.all([...recording]);
   await reconcileContainers(ctx);
-  await reconcileSandboxes(ctx);
+  await reconcileSandboxes(ctx, (id) => sandboxes.onInfraExit(goneExit(id), "pod infra gone"));
+  const monitors = new MonitorCheck({
+    containers: ctx.containers,
+    sandboxes: ctx.sandboxes,
+    sameProcessAlive: (pid, start) => sameProcessAlive(pid, start),
+    runtimeState: (handler, id) => ctx.ociRuntime(handler).state(id),
+    rescanExits: async () => {
+      await watcher.rescan();
+      await Promise.all([...recording]);
+    },
+    containerGone: (id) => containers.onMonitorLost(id),
+    infraGone: (id) => sandboxes.onInfraExit(goneExit(id), "pod infra gone with its conmon"),
+    log,
+  });
+  monitors.start(MONITOR_CHECK_INTERVAL_MS);
   await removeOrphans(ctx);
   await releaseOrphanNetworks(ctx);
   await removeOrphanExitFiles(ctx);
@@ -229,6 +261,7 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
     }),
     close: async () => {
       stats.close();
+      monitors.close();
       watcher.close();
       await client.close();
     },

@@ -3,7 +3,6 @@
 import type { ContainerService } from "../runtime/container/container-service.js";
 import type { RuntimeContext } from "../runtime/runtime-context.js";
 import { sandboxState } from "../runtime/records.js";
-import { processAlive } from "../runtime/oci/conmon.js";
 import { sandboxFullName } from "../runtime/records.js";
 import { type SandboxService, validateSandboxConfig } from "../runtime/sandbox/sandbox-service.js";
 import { LateCreations } from "../util/late-creations.js";
@@ -25,8 +24,8 @@ export interface PodDeps {
 
 export function podSandboxHandlers(deps: PodDeps): CriHandlers {
   const { ctx, sandboxes, containers } = deps;
-  const stateOf = (rec: Parameters<typeof sandboxState>[0] & { infraPid: number }) =>
-    sandboxState(rec, rec.infraPid > 0 && processAlive(rec.infraPid));
+  // The sandbox service owns the state (set by the infra's exit events); this only reads it.
+  const stateOf = sandboxState;
   const stopContainers = async (sandboxId: string) => {
     await Promise.all(containers.idsInSandbox(sandboxId).map((id) => containers.stop(id, 0)));
   };

@@ -4,7 +4,6 @@ import { WorkerFileReader } from "./cgroup/worker-file-reader.js";
 import * as path from "node:path";
 import type { Logger } from "../log.js";
 import { errorMessage } from "../errors.js";
-import { processAlive } from "../runtime/oci/conmon.js";
 import type { RuntimeContext } from "../runtime/runtime-context.js";
 import { nowNs } from "../util/time.js";
 import { BlockDeviceNames, filesystemDevice } from "./block-devices.js";
@@ -51,7 +50,6 @@ export function createContainerStats(deps: ContainerStatsDeps): ContainerStatsPa
       buildTargets(ctx.sandboxes.peek(), ctx.containers.peek(), {
         driver: ctx.config.cgroup_driver,
         podProcessCgroupsPath: deps.podProcessCgroupsPath,
-        isAlive: processAlive,
       }),
   });
   const collector = new ContainerMetricsCollector({
@@ -59,9 +57,7 @@ export function createContainerStats(deps: ContainerStatsDeps): ContainerStatsPa
     devices: new BlockDeviceNames(),
     fsDevice: () => filesystemDevice(ctx.config.root),
   });
-  ctx.metrics.setStateCounts(() =>
-    countStates(ctx.sandboxes.peek(), ctx.containers.peek(), processAlive),
-  );
+  ctx.metrics.setStateCounts(() => countStates(ctx.sandboxes.peek(), ctx.containers.peek()));
   return {
     sampler,
     collector,

@@ -11,7 +11,6 @@ import type { StateCounts } from "./berth-metrics.js";
 export function countStates(
   sandboxes: Iterable<Readonly<SandboxRecord>>,
   containers: Iterable<Readonly<ContainerRecord>>,
-  isAlive: (pid: number) => boolean,
 ): StateCounts {
   const out: StateCounts = {
     containers: {
@@ -25,7 +24,7 @@ export function countStates(
   for (const c of containers)
     out.containers[containerState(c)] = (out.containers[containerState(c)] ?? 0) + 1;
   for (const s of sandboxes) {
-    const state = sandboxState(s, s.infraPid > 0 && isAlive(s.infraPid));
+    const state = sandboxState(s);
     out.sandboxes[state] = (out.sandboxes[state] ?? 0) + 1;
   }
   return out;

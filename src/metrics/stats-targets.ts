@@ -1,7 +1,12 @@
 // Runtime records → what a sampling pass reads: for each sandbox its pod cgroup, infra cgroup
 // and network namespace process, and for each container its cgroup. Pure over the records.
 import * as path from "node:path";
-import { containerState, type ContainerRecord, type SandboxRecord } from "../runtime/records.js";
+import {
+  containerState,
+  sandboxState,
+  type ContainerRecord,
+  type SandboxRecord,
+} from "../runtime/records.js";
 import {
   expandSystemdSlice,
   ociCgroupsPathToCgroupPath,
@@ -13,8 +18,6 @@ export interface TargetOptions {
   driver: CgroupDriver;
   /** The OCI cgroupsPath berth gives a process of the pod (SandboxService.cgroupsPath). */
   podProcessCgroupsPath: (cgroupParent: string, id: string) => string;
-  /** Whether a pid is alive (the infra process of a ready pod). */
-  isAlive: (pid: number) => boolean;
 }
 
 function tryPath(cgroupsPath: string, driver: CgroupDriver): string | undefined {
@@ -77,7 +80,9 @@ export function buildTargets(
   const pods: PodTarget[] = [];
   for (const s of sandboxes) {
     const m = s.config.metadata;
-    const ready = s.stoppedAt === "0" && s.infraPid > 0 && opts.isAlive(s.infraPid);
+    // The sandbox's own state (set by its infra's exit events): a pid is never re-checked here,
+    // where a reused one would point the network readings at a stranger.
+    const ready = sandboxState(s) === "SANDBOX_READY";
     pods.push({
       id: s.id,
       name: m?.name ?? "",

@@ -19,6 +19,17 @@ export interface SandboxRecord {
   stoppedAt: NsTime;
   /** Infra container (the process that holds the pod's namespaces). */
   infraPid: number;
+  /**
+   * When the infra process was seen to exit ("0" while it runs). Set only by SandboxService from
+   * the infra's exit events (conmon's exit file, or recovery/monitor checks asking the runtime);
+   * everyone else reads the state from here and never re-derives it from a pid.
+   */
+  infraExitedAt: NsTime;
+  /** conmon watching the infra, and its start time (/proc/<pid>/stat field 22), "" unknown. */
+  conmonPid?: number;
+  conmonStartTime?: string;
+  /** Start time of `infraPid` (/proc/<pid>/stat field 22). */
+  infraStartTime?: string;
   hostNetwork: boolean;
   /** Bind-mounted network namespace file; "" for host network or after teardown. */
   netnsPath: string;
@@ -53,6 +64,11 @@ export interface ContainerRecord {
   reason: string;
   message: string;
   pid: number;
+  /** Start time of `pid` (/proc/<pid>/stat field 22), so a reused pid is never taken for it. */
+  pidStartTime?: string;
+  /** conmon watching the container and its start time (/proc/<pid>/stat field 22); "" unknown. */
+  conmonPid?: number;
+  conmonStartTime?: string;
   /** Resources as last applied (create or UpdateContainerResources). */
   resources: LinuxContainerResources__Output | null;
   cgroupPath: string;
@@ -78,11 +94,13 @@ export function containerState(
 
 export type SandboxStateName = "SANDBOX_READY" | "SANDBOX_NOTREADY";
 
+/** READY until StopPodSandbox ran or the infra's exit was recorded; no pid is consulted. */
 export function sandboxState(
-  s: Pick<SandboxRecord, "stoppedAt">,
-  infraRunning: boolean,
+  s: Pick<SandboxRecord, "stoppedAt" | "infraExitedAt" | "infraPid">,
 ): SandboxStateName {
-  return s.stoppedAt === "0" && infraRunning ? "SANDBOX_READY" : "SANDBOX_NOTREADY";
+  return s.stoppedAt === "0" && s.infraExitedAt === "0" && s.infraPid > 0
+    ? "SANDBOX_READY"
+    : "SANDBOX_NOTREADY";
 }
 
 /** Container name as kubelet's naming scheme would make it unique. */

@@ -12,7 +12,7 @@ import { unmount } from "../image/overlay-mount.js";
 import { removeNetns } from "../network/netns.js";
 import { unmountIfMounted } from "./sandbox/pod-files.js";
 import { nowNs } from "../util/time.js";
-import { processAlive } from "./oci/conmon.js";
+import { bootTimeSeconds, processStartTime, startTimeToNs } from "../util/proc-identity.js";
 import { type ContainerRecord, type SandboxRecord, containerState } from "./records.js";
 import type { RuntimeContext } from "./runtime-context.js";
 import { RuntimePaths } from "./paths.js";
@@ -20,7 +20,9 @@ import { deleteOrphanEverywhere, removeOrphanPodCgroups } from "./recovery-lefto
 
 function upgradeSandbox(raw: unknown): SandboxRecord | undefined {
   const r = raw as Partial<SandboxRecord>;
-  return r.version === 1 && typeof r.id === "string" ? (r as SandboxRecord) : undefined;
+  if (r.version !== 1 || typeof r.id !== "string") return undefined;
+  // Records written before the infra's exit was recorded: reconcileSandboxes settles them.
+  return { ...r, infraExitedAt: r.infraExitedAt ?? "0" } as SandboxRecord;
 }
 
 function upgradeContainer(raw: unknown): ContainerRecord | undefined {
@@ -39,7 +41,23 @@ export async function loadRecords(ctx: RuntimeContext): Promise<void> {
   );
 }
 
-/** After the exit files were replayed: containers still marked live must really be live. */
+/**
+ * When a container's process really started: its start time in /proc (ticks after boot), or
+ * now when that cannot be read.
+ */
+async function processStartNs(pid: number): Promise<bigint> {
+  const ticks = await processStartTime(pid);
+  const boot = ticks !== "" ? await bootTimeSeconds() : undefined;
+  return boot !== undefined ? startTimeToNs(ticks, boot) : nowNs();
+}
+
+/**
+ * After the exit files were replayed, every container not yet EXITED is set to what the runtime
+ * says (runc and crun check the init's start time themselves, so a reused pid does not fool
+ * them): a CREATED record whose process runs (a crash between `start` and writing the start
+ * time) becomes RUNNING with the process's start time — never started a second time; one the
+ * runtime no longer has, or has stopped with no exit file, becomes EXITED.
+ */
 export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
   await Promise.all(
     ctx.containers.list().map(async (c) => {
@@ -47,8 +65,19 @@ export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
       if (state === "CONTAINER_EXITED") return;
       try {
         const rt = await ctx.ociRuntime(c.runtimeHandler).state(c.id);
-        const gone =
-          !rt || rt.status === "stopped" || (state === "CONTAINER_RUNNING" && !processAlive(c.pid));
+        const running = rt !== undefined && (rt.status === "running" || rt.status === "paused");
+        if (running && state === "CONTAINER_CREATED") {
+          const startedAt = await processStartNs(rt.pid > 0 ? rt.pid : c.pid);
+          ctx.log.warn(
+            { container_id: c.id, pid: rt.pid },
+            "container was started while berthd went down; recording it as running",
+          );
+          await ctx.containers.update(c.id, (r) => {
+            if (r.startedAt === "0") r.startedAt = startedAt.toString();
+          });
+          return;
+        }
+        const gone = !rt || rt.status === "stopped";
         if (!gone) return;
         ctx.log.warn(
           { container_id: c.id, runtimeState: rt?.status ?? "absent" },
@@ -107,10 +136,13 @@ export async function releaseOrphanNetworks(ctx: RuntimeContext): Promise<void> 
  * Sandboxes whose infra process the runtime no longer runs (a reboot, or it died while berthd
  * was down) lose their pid, so a reused pid can never make them look READY again.
  */
-export async function reconcileSandboxes(ctx: RuntimeContext): Promise<void> {
+export async function reconcileSandboxes(
+  ctx: RuntimeContext,
+  infraGone: (id: string) => Promise<void>,
+): Promise<void> {
   await Promise.all(
     ctx.sandboxes.list().map(async (s) => {
-      if (s.infraPid === 0) return;
+      if (s.infraPid === 0 || s.infraExitedAt !== "0") return;
       try {
         const rt = await ctx.ociRuntime(s.runtimeHandler).state(s.id);
         if (rt && rt.status === "running" && rt.pid === s.infraPid) return;
@@ -118,9 +150,7 @@ export async function reconcileSandboxes(ctx: RuntimeContext): Promise<void> {
           { pod_sandbox_id: s.id, runtimeState: rt?.status ?? "absent" },
           "pod infra gone",
         );
-        await ctx.sandboxes.update(s.id, (r) => {
-          r.infraPid = 0;
-        });
+        await infraGone(s.id);
       } catch (err) {
         ctx.log.error({ pod_sandbox_id: s.id, err: errorMessage(err) }, "cannot reconcile sandbox");
       }

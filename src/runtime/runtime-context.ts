@@ -5,6 +5,7 @@ import type { Logger } from "../log.js";
 import type { BerthMetrics } from "../metrics/berth-metrics.js";
 import type { CniRunner } from "../network/cni-runner.js";
 import type { CommandRunner } from "../util/command.js";
+import type { TestPause } from "../util/test-pause.js";
 import type { ImageLookup } from "./container/image-lookup.js";
 import type { EventBus } from "./events.js";
 import type { ExitWaiters } from "./exit-waiters.js";
@@ -38,6 +39,8 @@ export interface RuntimeContext {
   /** Capabilities berth holds (its bounding set), for privileged containers. */
   allCapabilities: string[];
   hostFeatures: HostFeatures;
+  /** Test-only pause points (src/util/test-pause.ts); a no-op unless a chaos test armed one. */
+  testPause: TestPause;
   ociRuntime(handlerName: string): OciRuntime;
 }
 

@@ -76,10 +76,16 @@ export class Berthd {
     );
   }
 
-  /** Starts berthd with the same config and waits until it answers Version. */
-  async launch(): Promise<void> {
+  /**
+   * Starts berthd with the same config and waits until it answers Version. `env` is added to
+   * its environment (e.g. BERTH_TEST_PAUSE_AT for the chaos suite).
+   */
+  async launch(env: Record<string, string> = {}): Promise<void> {
     const bin = path.join(repoRoot(), "bin", "berthd");
-    const child = spawn(bin, ["--config", this.configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(bin, ["--config", this.configFile], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
     this.child = child;
     const started = Date.now();
     this.exited = once(child, "exit").then(([code, signal]) => ({
@@ -115,6 +121,22 @@ export class Berthd {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+  }
+
+  /** Waits until a log line matches `re` (resolves with it), or throws after `timeoutMs`. */
+  async waitForLog(re: RegExp, timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const line = this.logLines.find((l) => re.test(l));
+      if (line !== undefined) return line;
+      if (Date.now() > deadline) throw new Error(`no log line matches ${String(re)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Forgets the log collected so far (so a wait matches only what comes next). */
+  clearLog(): void {
+    this.logLines = [];
   }
 
   /** SIGTERM and wait for exit. */

@@ -8,10 +8,10 @@ import type { ContainerConfig__Output } from "../../gen/runtime/v1/ContainerConf
 import { mountOverlay, unmount } from "../../image/overlay-mount.js";
 import { lexicalJoin } from "../../util/secure-join.js";
 import { settleAll } from "../../util/settle-all.js";
-import { testPausePoint } from "../../util/test-pause.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { createContainer } from "../oci/conmon.js";
+import { processStartTime } from "../../util/proc-identity.js";
 import type { ContainerRecord, SandboxRecord } from "../records.js";
 import type { ContainerImage } from "./image-lookup.js";
 import { containerFullName } from "../records.js";
@@ -220,7 +220,7 @@ async function createWithImage(
       { conmonPath: ctx.config.conmon_path, launcher: ctx.launcher, logger: ctx.log },
     );
     undo.push("delete container", () => runtime.delete(id, true));
-    await testPausePoint("container-created", log);
+    await ctx.testPause("create-container");
 
     const rec: ContainerRecord = {
       version: 1,
@@ -241,6 +241,9 @@ async function createWithImage(
       reason: "",
       message: "",
       pid: created.pid,
+      pidStartTime: await processStartTime(created.pid),
+      conmonPid: created.conmonPid,
+      conmonStartTime: await processStartTime(created.conmonPid),
       resources: cfg.linux?.resources ?? null,
       cgroupPath,
       startError: "",

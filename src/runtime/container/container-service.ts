@@ -13,13 +13,20 @@ import { unmount } from "../../image/overlay-mount.js";
 import { KeyedMutex } from "../../util/keyed-mutex.js";
 import { nowNs } from "../../util/time.js";
 import { unmountIfMounted } from "../sandbox/pod-files.js";
-import { processAlive, reopenLog } from "../oci/conmon.js";
+import { reopenLog } from "../oci/conmon.js";
 import { wasOomKilled } from "../oci/exit-file.js";
 import type { ExitEvent } from "../oci/exit-watcher.js";
 import type { ExecSyncResult } from "../oci/oci-runtime.js";
-import { type ContainerRecord, containerState } from "../records.js";
+import { type ContainerRecord, containerState, sandboxState } from "../records.js";
 import type { RuntimeContext } from "../runtime-context.js";
 import { resourcesToOci } from "../spec/resources.js";
+import {
+  type ContainerCgroupDirs,
+  killCgroupProcesses,
+  readCgroupResources,
+} from "./container-cgroup.js";
+import { mergeResources } from "./resources-merge.js";
+import * as os from "node:os";
 
 /** Grace after SIGKILL for conmon to record the exit. */
 const KILL_WAIT_MS = 10_000;
@@ -27,10 +34,13 @@ const KILL_WAIT_MS = 10_000;
 export class ContainerService {
   private readonly locks = new KeyedMutex();
 
+  /** The last signal StopContainer sent, for an exit no monitor recorded. */
+  private readonly signalled = new Map<string, number>();
+
   constructor(
     private readonly ctx: RuntimeContext,
-    /** Memory cgroup dir of a cgroupsPath, for the OOM check (undefined when unknown). */
-    private readonly memoryCgroupDir: (cgroupsPath: string) => string | undefined,
+    /** The cgroup dirs of a cgroupsPath (undefined when unknown). */
+    private readonly cgroups: (cgroupsPath: string) => ContainerCgroupDirs | undefined,
   ) {}
 
   async start(idOrPrefix: string): Promise<void> {
@@ -42,7 +52,7 @@ export class ContainerService {
         throw new FailedPreconditionError(`container ${cur.id} is ${state}, not CONTAINER_CREATED`);
       }
       const sandbox = this.ctx.sandboxes.get(cur.sandboxId);
-      if (!sandbox || sandbox.stoppedAt !== "0") {
+      if (!sandbox || sandboxState(sandbox) !== "SANDBOX_READY") {
         throw new FailedPreconditionError(
           `pod sandbox ${cur.sandboxId} of container ${cur.id} is not ready`,
         );
@@ -53,6 +63,20 @@ export class ContainerService {
       try {
         await runtime.start(cur.id);
       } catch (err) {
+        // A start that failed only in what it answered (a timeout, a second start after a
+        // crash) may still have run the process: the runtime's state is the truth.
+        const st = await runtime.state(cur.id).catch(() => undefined);
+        if (st?.status === "running" || st?.status === "paused") {
+          this.ctx.log.warn(
+            { container_id: cur.id, err: errorMessage(err) },
+            "runtime start failed, but the container runs",
+          );
+          await this.ctx.containers.update(cur.id, (r) => {
+            if (r.startedAt === "0") r.startedAt = startedAt;
+          });
+          this.ctx.events.publish(cur.id, cur.sandboxId, "CONTAINER_STARTED_EVENT");
+          return;
+        }
         const now = nowNs().toString();
         await this.ctx.containers.update(cur.id, (r) => {
           r.startError = errorMessage(err);
@@ -68,6 +92,7 @@ export class ContainerService {
           },
         );
       }
+      await this.ctx.testPause("start-container");
       await this.ctx.containers.update(cur.id, (r) => {
         if (r.startedAt === "0") r.startedAt = startedAt;
       });
@@ -107,22 +132,51 @@ export class ContainerService {
       const waiting = this.ctx.exits.wait(rec.id, timeoutSeconds * 1000);
       try {
         await runtime.kill(rec.id, signal);
+        this.signalled.set(rec.id, signalNumber(signal));
       } catch (err) {
         log.debug({ err: errorMessage(err) }, "stop signal");
       }
+      await this.ctx.testPause("stop-container");
       const exited = await waiting;
       if (exited) return this.onExit(exited);
       log.info({ timeoutSeconds }, "container ignored its stop signal; killing it");
     }
     const killed = this.ctx.exits.wait(rec.id, KILL_WAIT_MS);
-    await runtime.kill(rec.id, "SIGKILL", true).catch((err: unknown) => {
-      log.debug({ err: errorMessage(err) }, "kill");
-    });
+    await runtime
+      .kill(rec.id, "SIGKILL", true)
+      .then(() => this.signalled.set(rec.id, 9))
+      .catch((err: unknown) => {
+        log.debug({ err: errorMessage(err) }, "kill");
+      });
+    if (timeoutSeconds <= 0) await this.ctx.testPause("stop-container");
     const exited = await killed;
     if (exited) return this.onExit(exited);
-    if (rec.pid > 0 && processAlive(rec.pid)) {
+    // No exit file: its monitor is gone. The runtime says whether the process still runs.
+    const st = await runtime.state(rec.id);
+    if (st && st.status !== "stopped") {
       throw new DeadlineExceededError(`container ${rec.id} did not exit after SIGKILL`);
     }
+    await this.onMonitorLost(rec.id);
+  }
+
+  /**
+   * Records the exit of a container whose conmon died, once the runtime says its process is
+   * gone too: no exit status exists, so the signal StopContainer sent stands in for it (137
+   * after SIGKILL), else 255 as containerd reports an unknown exit.
+   */
+  async onMonitorLost(id: string): Promise<void> {
+    const sig = this.signalled.get(id);
+    const exit = { id, exitCode: sig !== undefined ? 128 + sig : 255, finishedAt: nowNs() };
+    await this.markExited(id, {
+      exitCode: exit.exitCode,
+      finishedAt: exit.finishedAt,
+      reasonOverride: sig !== undefined ? "Error" : "Unknown",
+      message:
+        "the container's monitor (conmon) died; its exit status was not recorded" +
+        (sig !== undefined ? ` (taken from the signal berth sent, ${sig})` : ""),
+    });
+    // A StopContainer waiting for this exit learns of it now, not at its timeout.
+    this.ctx.exits.notify(exit);
   }
 
   /** Records an exit conmon reported (or that recovery found). */
@@ -135,13 +189,33 @@ export class ContainerService {
     });
   }
 
+  /**
+   * Kills what the main process left in the container's cgroup (children in a shared pid
+   * namespace outlive it), as runc's `kill --all` and containerd do, so EXITED means nothing
+   * of the container runs any more.
+   */
+  private async killLeftovers(rec: ContainerRecord, procsDir: string | undefined): Promise<void> {
+    if (procsDir === undefined) return;
+    const left = await killCgroupProcesses(procsDir, 3000);
+    if (left > 0) {
+      this.ctx.log.warn({ container_id: rec.id, left }, "processes survive in the cgroup");
+    }
+  }
+
   private async markExited(
     id: string,
-    e: { exitCode: number; finishedAt: bigint; reasonOverride: string | undefined },
+    e: {
+      exitCode: number;
+      finishedAt: bigint;
+      reasonOverride: string | undefined;
+      message?: string;
+    },
   ): Promise<void> {
     const rec = this.ctx.containers.get(id);
     if (!rec || rec.finishedAt !== "0") return;
-    const memDir = this.memoryCgroupDir(rec.cgroupPath);
+    const dirs = this.cgroups(rec.cgroupPath);
+    await this.killLeftovers(rec, dirs?.procsDir);
+    const memDir = dirs?.dir("memory");
     const oom = await wasOomKilled(this.ctx.paths.containerPersist(id), memDir).catch(() => false);
     const reason =
       e.reasonOverride ?? (oom ? "OOMKilled" : e.exitCode === 0 ? "Completed" : "Error");
@@ -155,7 +229,9 @@ export class ContainerService {
       r.finishedAt = (e.finishedAt > started ? e.finishedAt : started).toString();
       r.exitCode = e.exitCode;
       r.reason = reason;
+      if (e.message !== undefined) r.message = e.message;
     });
+    this.signalled.delete(id);
     if (!recorded) return;
     if (oom) this.ctx.metrics.oomKills.inc();
     this.ctx.log.info({ container_id: id, exitCode: e.exitCode, reason }, "container exited");
@@ -172,6 +248,7 @@ export class ContainerService {
       await this.stopLocked(rec.id, 0);
       const { paths, runner } = this.ctx;
       await this.ctx.ociRuntime(rec.runtimeHandler).delete(rec.id, true);
+      await this.ctx.testPause("remove-container");
       await unmount(paths.containerRootfs(rec.id), runner);
       await unmountIfMounted(paths.containerRootfs(rec.id), runner);
       await fs.rm(paths.container(rec.id), { recursive: true, force: true });
@@ -222,11 +299,30 @@ export class ContainerService {
           `container ${rec.id} has exited; its resources cannot change`,
         );
       }
-      const oci = resourcesToOci(resources, "linux");
-      await this.ctx.ociRuntime(rec.runtimeHandler).update(rec.id, oci);
+      const cur = this.ctx.containers.get(rec.id)!;
+      // Only what the call sets changes (as containerd merges); the result is checked whole.
+      const merged = mergeResources(cur.resources, resources);
+      const oci = resourcesToOci(merged, "linux");
+      const dirs = this.cgroups(cur.cgroupPath);
+      let failure: unknown;
+      try {
+        await this.ctx.ociRuntime(rec.runtimeHandler).update(rec.id, oci);
+      } catch (err) {
+        failure = err;
+      }
+      // The record says what the cgroup holds, whether the runtime finished or stopped
+      // half-way (runc can fail to set values back after a partial write).
+      const held = dirs ? await readCgroupResources(dirs, merged) : merged;
+      const recorded = failure === undefined ? held : dirs ? held : cur.resources;
       await this.ctx.containers.update(rec.id, (r) => {
-        r.resources = resources;
+        r.resources = recorded;
       });
+      if (failure !== undefined) {
+        throw new FailedPreconditionError(
+          `cannot update the resources of container ${rec.id}: ${errorMessage(failure)}`,
+          { cause: failure },
+        );
+      }
     });
   }
 
@@ -258,4 +354,8 @@ export class ContainerService {
     for (const c of this.ctx.containers.peek()) if (c.sandboxId === sandboxId) out.push(c.id);
     return out;
   }
+}
+
+function signalNumber(signal: NodeJS.Signals | number): number {
+  return typeof signal === "number" ? signal : (os.constants.signals[signal] ?? 15);
 }

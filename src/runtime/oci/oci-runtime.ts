@@ -13,6 +13,7 @@ import {
   isNotRunningMessage,
   parseRuntimeState,
   type RuntimeState,
+  type RuntimeStateDir,
 } from "./runtime-state.js";
 
 export interface OciRuntimeOptions {
@@ -82,6 +83,10 @@ export class OciRuntime {
     });
   }
 
+  private where(id: string): RuntimeStateDir {
+    return { root: this.handler.root, id };
+  }
+
   private fail(args: string[], res: RunResult): CommandFailedError {
     return new CommandFailedError(this.handler.path, args, res);
   }
@@ -91,7 +96,8 @@ export class OciRuntime {
     const args = ["state", id];
     const res = await this.run(args);
     if (res.code === 0) return parseRuntimeState(res.stdout.toString("utf8"));
-    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) return undefined;
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"), this.where(id)))
+      return undefined;
     throw this.fail(args, res);
   }
 
@@ -100,7 +106,7 @@ export class OciRuntime {
     const args = ["start", id];
     const res = await this.run(args);
     if (res.code === 0) return;
-    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) {
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"), this.where(id))) {
       throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
     }
     throw this.fail(args, res);
@@ -116,7 +122,7 @@ export class OciRuntime {
     if (res.code === 0) return;
     if (res.timedOut) throw this.fail(args, res);
     const stderr = res.stderr.toString("utf8");
-    if (isNotExistMessage(stderr)) {
+    if (isNotExistMessage(stderr, this.where(id))) {
       throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
     }
     if (isNotRunningMessage(stderr)) return;
@@ -128,7 +134,7 @@ export class OciRuntime {
     const args = ["delete", ...(force ? ["--force"] : []), id];
     const res = await this.run(args);
     if (res.code === 0) return;
-    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) return;
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"), this.where(id))) return;
     throw this.fail(args, res);
   }
 
@@ -138,7 +144,7 @@ export class OciRuntime {
     const args = ["update", "--resources", "-", id];
     const res = await this.run(args, json);
     if (res.code === 0) return;
-    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"))) {
+    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"), this.where(id))) {
       throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
     }
     throw this.fail(args, res);

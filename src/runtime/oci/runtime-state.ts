@@ -1,5 +1,6 @@
 // What `<runtime> state <id>` prints (the OCI runtime spec's "state" object), parsed without trust,
 // and how runc and crun word "that container does not exist" on stderr.
+import * as path from "node:path";
 import { InternalError } from "../../errors.js";
 
 export type OciStatus = "creating" | "created" | "running" | "stopped" | "paused";
@@ -50,12 +51,31 @@ export function parseRuntimeState(text: string): RuntimeState {
 }
 
 // runc: `container does not exist`; crun: `error opening file `<root>/<id>/status`: No such file
-// or directory` or `cannot open directory `<root>/<id>`: No such file or directory`.
-const NOT_EXIST = /container does not exist|no such file or directory|container not found/i;
+// or directory` or `cannot open directory '<root>/<id>': No such file or directory`. Any other
+// "no such file" (a missing bundle, cgroup, binary or rootfs) is a failure, not "gone": taking
+// it for "does not exist" would report a failed `delete` as done.
+const NOT_EXIST = /container does not exist|container not found/i;
+const ENOENT_PATH = /[`'"]([^`'"]+)[`'"]: No such file or directory/gi;
 
-/** True when the runtime's error text says the container id is unknown to it. */
-export function isNotExistMessage(stderr: string): boolean {
-  return NOT_EXIST.test(stderr);
+/** Where the runtime keeps a container's state: `<root>/<id>`. */
+export interface RuntimeStateDir {
+  root: string;
+  id: string;
+}
+
+/**
+ * True when the runtime's error text says the container id is unknown to it: runc's words, or
+ * a "No such file or directory" naming the container's own state dir or its status file.
+ */
+export function isNotExistMessage(stderr: string, where?: RuntimeStateDir): boolean {
+  if (NOT_EXIST.test(stderr)) return true;
+  if (where === undefined) return false;
+  const dir = path.join(where.root, where.id);
+  for (const m of stderr.matchAll(ENOENT_PATH)) {
+    const p = path.normalize(m[1] ?? "");
+    if (p === dir || p === path.join(dir, "status")) return true;
+  }
+  return false;
 }
 
 // runc: `container not running`, `process already finished`; crun: `container not running` or

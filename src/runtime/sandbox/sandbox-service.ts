@@ -8,12 +8,12 @@ import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxCo
 import { createNetns, removeNetns } from "../../network/netns.js";
 import { toCniPortMappings } from "../../network/cni-exec.js";
 import { KeyedRwLock } from "../../util/keyed-rw-lock.js";
-import { testPausePoint } from "../../util/test-pause.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { removeCgroupPath } from "../oci/cgroup-dirs.js";
-import { createContainer, processAlive } from "../oci/conmon.js";
-import type { Logger } from "../../log.js";
+import { createContainer } from "../oci/conmon.js";
+import type { ExitEvent } from "../oci/exit-watcher.js";
+import { processStartTime } from "../../util/proc-identity.js";
 import type { RuntimeContext } from "../runtime-context.js";
 import { RuntimePaths } from "../paths.js";
 import { type SandboxRecord, sandboxFullName, sandboxState } from "../records.js";
@@ -33,6 +33,8 @@ export class SandboxService {
    * in it share it (withPodShared), so no container is made in a pod being torn down.
    */
   private readonly locks = new KeyedRwLock();
+  /** Sandboxes inside StopPodSandbox: their infra's exit is that call's, not news to publish. */
+  private readonly stopping = new Set<string>();
 
   constructor(private readonly ctx: RuntimeContext) {}
 
@@ -83,7 +85,25 @@ export class SandboxService {
   }
 
   isReady(rec: SandboxRecord): boolean {
-    return sandboxState(rec, rec.infraPid > 0 && processAlive(rec.infraPid)) === "SANDBOX_READY";
+    return sandboxState(rec) === "SANDBOX_READY";
+  }
+
+  /**
+   * The one place a sandbox's infra is marked gone: its exit file (through the exit watcher),
+   * or recovery / the monitor check when the runtime says the infra no longer runs. A death
+   * outside StopPodSandbox is published (GetContainerEvents) so kubelet learns of it at once.
+   */
+  async onInfraExit(e: ExitEvent, why = "pod infra exited"): Promise<void> {
+    const rec = this.ctx.sandboxes.get(e.id);
+    if (!rec || rec.infraExitedAt !== "0") return;
+    const at = e.finishedAt > 0n ? e.finishedAt : nowNs();
+    await this.ctx.sandboxes.update(e.id, (r) => {
+      if (r.infraExitedAt === "0") r.infraExitedAt = at.toString();
+    });
+    if (rec.stoppedAt === "0" && !this.stopping.has(e.id)) {
+      this.ctx.log.warn({ pod_sandbox_id: e.id, exitCode: e.exitCode }, why);
+      this.ctx.events.publish(e.id, e.id, "CONTAINER_STOPPED_EVENT");
+    }
   }
 
   async run(config: PodSandboxConfig__Output | null, runtimeHandler: string): Promise<string> {
@@ -105,7 +125,7 @@ export class SandboxService {
     undo.push("release name", async () => this.ctx.sandboxNames.release(name));
     try {
       const rec = await this.locks.exclusive(id, () =>
-        this.build(id, name, cfg, handler.name, localhost, undo, log),
+        this.build(id, name, cfg, handler.name, localhost, undo),
       );
       undo.commit();
       log.info({ ips: rec.ips, handler: handler.name }, "pod sandbox ready");
@@ -123,7 +143,6 @@ export class SandboxService {
     handlerName: string,
     localhostSeccomp: Record<string, string>,
     undo: CleanupStack,
-    log: Logger,
   ): Promise<SandboxRecord> {
     const { paths, runner } = this.ctx;
     const nsOpts = cfg.linux?.security_context?.namespace_options ?? null;
@@ -170,7 +189,7 @@ export class SandboxService {
       undo.push("CNI DEL", () => this.ctx.cni.teardownPodNetwork(podReq));
       ips = net.ips;
       await fs.writeFile(files.hosts, hostsFile(hostname, ips));
-      await testPausePoint("sandbox-network", log);
+      await this.ctx.testPause("sandbox-network");
     }
 
     const cgroupParent = SandboxService.cgroupParent(cfg, id);
@@ -201,7 +220,7 @@ export class SandboxService {
     undo.push("remove pod cgroups", () => this.removeCgroups(cgroupParent, id));
     undo.push("remove socket link", () => fs.rm(paths.socketLink(id), { force: true }));
     undo.push("remove exit file", () => fs.rm(path.join(paths.exitDir, id), { force: true }));
-    await testPausePoint("sandbox-spec", log);
+    await this.ctx.testPause("sandbox-spec");
     const created = await createContainer(
       runtime,
       {
@@ -220,9 +239,9 @@ export class SandboxService {
       },
     );
     undo.push("delete infra", () => runtime.delete(id, true));
-    await testPausePoint("sandbox-created", log);
+    await this.ctx.testPause("sandbox-created");
     await runtime.start(id);
-    await testPausePoint("sandbox-started", log);
+    await this.ctx.testPause("run-pod-sandbox");
 
     const rec: SandboxRecord = {
       version: 1,
@@ -233,6 +252,10 @@ export class SandboxService {
       createdAt: nowNs().toString(),
       stoppedAt: "0",
       infraPid: created.pid,
+      infraExitedAt: "0",
+      infraStartTime: await processStartTime(created.pid),
+      conmonPid: created.conmonPid,
+      conmonStartTime: await processStartTime(created.conmonPid),
       hostNetwork,
       netnsPath,
       ips,
@@ -257,27 +280,42 @@ export class SandboxService {
     await this.locks.exclusive(found.id, async () => {
       const rec = this.ctx.sandboxes.get(found.id);
       if (!rec) return;
-      await stopContainers(rec.id);
-      await this.stopInfra(rec);
-      await this.releaseNetwork(rec);
-      await unmountIfMounted(rec.files.shm, this.ctx.runner);
-      if (rec.stoppedAt === "0") {
-        await this.ctx.sandboxes.update(rec.id, (r) => {
-          r.stoppedAt = nowNs().toString();
-        });
+      this.stopping.add(rec.id);
+      try {
+        await stopContainers(rec.id);
+        await this.stopInfra(rec);
+        await this.ctx.testPause("stop-pod-sandbox");
+        await this.releaseNetwork(rec);
+        await unmountIfMounted(rec.files.shm, this.ctx.runner);
+        if (rec.stoppedAt === "0") {
+          await this.ctx.sandboxes.update(rec.id, (r) => {
+            r.stoppedAt = nowNs().toString();
+          });
+        }
+      } finally {
+        this.stopping.delete(rec.id);
       }
     });
   }
 
   private async stopInfra(rec: SandboxRecord): Promise<void> {
     const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
-    if (rec.infraPid > 0 && processAlive(rec.infraPid)) {
+    const cur = this.ctx.sandboxes.get(rec.id) ?? rec;
+    if (cur.infraPid > 0 && cur.infraExitedAt === "0") {
       // Wait registered before the kill: the exit can be reported before `kill` returns.
       const exited = this.ctx.exits.wait(rec.id, 10_000);
-      await runtime.kill(rec.id, "SIGKILL").catch((err: unknown) => {
+      await runtime.kill(rec.id, "SIGKILL", true).catch((err: unknown) => {
         this.ctx.log.debug({ err: errorMessage(err) }, "kill infra");
       });
-      await exited;
+      const e = await exited;
+      // Without an exit file (its conmon is gone too) the runtime's word settles it.
+      if (!e) {
+        const st = await runtime.state(rec.id).catch(() => undefined);
+        if (st?.status === "running") {
+          throw new FailedPreconditionError(`pod infra of ${rec.id} did not exit after SIGKILL`);
+        }
+      }
+      await this.onInfraExit(e ?? { id: rec.id, exitCode: 137, finishedAt: nowNs() });
     }
   }
 
@@ -319,6 +357,7 @@ export class SandboxService {
       await removeContainers(rec.id);
       const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
       await runtime.delete(rec.id, true);
+      await this.ctx.testPause("remove-pod-sandbox");
       await this.removeCgroups(rec.cgroupParent, rec.id);
       await unmountIfMounted(rec.files.shm, this.ctx.runner);
       await fs.rm(this.ctx.paths.pod(rec.id), { recursive: true, force: true });

@@ -60,7 +60,7 @@ describe("concurrency and cancellation through the CRI", function () {
   /** Runs `fn` against berthd restarted with every create held 1.5 s before its record. */
   async function withCreatesHeld(
     fn: () => Promise<void>,
-    delay = "container-created:1500",
+    delay = "create-container:1500",
   ): Promise<void> {
     await env.berthd.stop();
     process.env.BERTH_TEST_DELAY_AT = delay;
@@ -206,7 +206,7 @@ describe("concurrency and cancellation through the CRI", function () {
         await c.StopPodSandbox({ pod_sandbox_id: x });
         await c.RemovePodSandbox({ pod_sandbox_id: x });
       }
-    }, "sandbox-started:1500");
+    }, "run-pod-sandbox:1500");
   });
 
   it("kubelet's retry of a CreateContainer that outlived its deadline gets the container it made", async () => {

@@ -66,7 +66,7 @@ describe("leftovers: crashes, removals and recovery leave nothing behind", funct
     if (otherRoot) await fs.rm(otherRoot, { recursive: true, force: true });
   });
 
-  for (const step of ["sandbox-network", "sandbox-spec", "sandbox-created", "sandbox-started"]) {
+  for (const step of ["sandbox-network", "sandbox-spec", "sandbox-created", "run-pod-sandbox"]) {
     it(`a RunPodSandbox killed at ${step} leaves nothing once berthd restarts`, async () => {
       const pod = podConfig(env, `crash-${step}`);
       const id = await crashAt(env, step, () =>
@@ -85,7 +85,7 @@ describe("leftovers: crashes, removals and recovery leave nothing behind", funct
 
   it("an orphan of a non-default handler is deleted with that handler, and its conmon ends", async () => {
     const pod = podConfig(env, "crash-other");
-    const id = await crashAt(env, "sandbox-started", () =>
+    const id = await crashAt(env, "run-pod-sandbox", () =>
       env.berthd.client.call.RunPodSandbox({ config: pod, runtime_handler: "other" }),
     );
     expect(await leftoversOf(env, id)).to.deep.equal([]);

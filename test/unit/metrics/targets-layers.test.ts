@@ -22,6 +22,7 @@ function sandbox(over: Partial<SandboxRecord> = {}): SandboxRecord {
     createdAt: "1000",
     stoppedAt: "0",
     infraPid: 42,
+    infraExitedAt: "0",
     hostNetwork: false,
     netnsPath: "/run/netns/x",
     ips: ["10.0.0.2"],
@@ -68,7 +69,6 @@ function container(over: Partial<ContainerRecord> = {}): ContainerRecord {
 const opts = {
   driver: "cgroupfs" as const,
   podProcessCgroupsPath: (parent: string, id: string) => `${parent}/${id}`,
-  isAlive: (pid: number) => pid === 42,
 };
 
 describe("metrics: sampling targets from runtime records", () => {
@@ -107,11 +107,21 @@ describe("metrics: sampling targets from runtime records", () => {
     expect(p!.containers[0]!.startedAtNs).to.equal(3000n);
   });
 
+  it("reads a pod's readiness from its record: a live process under a dead infra's pid is not it", () => {
+    // pid 1 is alive on every host; had a kill(pid, 0) been asked, this pod would look ready.
+    const dead = sandbox({ id: "s4", infraPid: 1, infraExitedAt: "99" });
+    const [pod] = buildTargets([dead], [], opts);
+    expect([pod!.ready, pod!.netPid]).to.deep.equal([false, undefined]);
+    expect(countStates([dead], []).sandboxes).to.deep.equal({
+      SANDBOX_READY: 0,
+      SANDBOX_NOTREADY: 1,
+    });
+  });
+
   it("counts containers and sandboxes by state, zeros included", () => {
     const counts = countStates(
-      [sandbox(), sandbox({ id: "s2", infraPid: 7 })],
+      [sandbox(), sandbox({ id: "s2", infraExitedAt: "7" })],
       [container(), container({ id: "c2", startedAt: "0" })],
-      opts.isAlive,
     );
     expect(counts).to.deep.equal({
       containers: {

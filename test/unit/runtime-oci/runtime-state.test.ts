@@ -48,10 +48,16 @@ describe("runtime-oci: runtime state parsing", () => {
       isNotExistMessage('time="2026-11-28T00:08:51Z" level=error msg="container does not exist"'),
     ).to.equal(true);
     expect(
-      isNotExistMessage("error opening file `/run/crun/x/status`: No such file or directory"),
+      isNotExistMessage("error opening file `/run/crun/x/status`: No such file or directory", {
+        root: "/run/crun",
+        id: "x",
+      }),
     ).to.equal(true);
     expect(
-      isNotExistMessage("cannot open directory `/run/crun/x`: No such file or directory"),
+      isNotExistMessage("cannot open directory `/run/crun/x`: No such file or directory", {
+        root: "/run/crun",
+        id: "x",
+      }),
     ).to.equal(true);
     expect(isNotExistMessage('level=error msg="permission denied"')).to.equal(false);
   });

@@ -1,0 +1,257 @@
+// What the chaos suite asserts after each crash and restart: every record agrees with the OCI
+// runtime and the processes, everything can be stopped and removed, and then nothing of berth's
+// is left on the host.
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { rm, rmdir } from "node:fs/promises";
+import * as path from "node:path";
+import { expect } from "chai";
+import type { Berthd } from "../../support/berthd.js";
+import type { PodEnv } from "../../support/pod-env.js";
+import { alive, cgroupProcs } from "../state/state-helpers.js";
+
+/** Ids of every object berth made on disk (also those a crash left without a record). */
+export interface Seen {
+  pods: Set<string>;
+  containers: Set<string>;
+  /** Ids a crash left on disk with no record: what recovery must clean up (`leaks`' part). */
+  halfMade: Set<string>;
+}
+
+function ls(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+export function noteIds(b: Berthd, seen: Seen): void {
+  const records = new Set([
+    ...ls(path.join(b.root, "sandboxes")),
+    ...ls(path.join(b.root, "containers")),
+  ]);
+  for (const [dir, set] of [
+    ["pods", seen.pods],
+    ["containers", seen.containers],
+  ] as const) {
+    for (const id of ls(path.join(b.state, dir))) {
+      set.add(id);
+      if (!records.has(`${id}.json`)) seen.halfMade.add(id);
+    }
+  }
+}
+
+interface OciState {
+  status: string;
+  pid: number;
+}
+
+/** `runc state` under berthd's runtime root; undefined when the runtime does not know it. */
+export function runtimeState(b: Berthd, id: string): OciState | undefined {
+  for (const handler of ls(path.join(b.state, "runtimes"))) {
+    const root = path.join(b.state, "runtimes", handler);
+    if (!ls(root).includes(id)) continue;
+    try {
+      const out = execFileSync(
+        handler === "crun" ? "crun" : "runc",
+        ["--root", root, "state", id],
+        {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      return JSON.parse(out) as OciState;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Every pod and container berth reports agrees with the runtime and the processes. */
+export async function assertConsistent(env: PodEnv): Promise<void> {
+  const c = env.berthd.client.call;
+  for (const p of (await c.ListPodSandbox({})).items) {
+    const rt = runtimeState(env.berthd, p.id);
+    const infraRuns = rt?.status === "running" && alive(rt.pid);
+    if (p.state === "SANDBOX_READY")
+      expect(infraRuns, `ready pod ${p.id}: infra runs`).to.equal(true);
+  }
+  for (const ctr of (await c.ListContainers({})).containers) {
+    const rt = runtimeState(env.berthd, ctr.id);
+    const st = await c.ContainerStatus({ container_id: ctr.id, verbose: true });
+    const info = JSON.parse(st.info["info"] ?? "{}") as { pid?: number; cgroupPath?: string };
+    const what = `container ${ctr.id} ${ctr.state} (runtime: ${rt?.status ?? "absent"})`;
+    switch (ctr.state) {
+      case "CONTAINER_RUNNING":
+        expect(rt?.status, what).to.equal("running");
+        expect(alive(rt!.pid), what).to.equal(true);
+        expect(st.status!.started_at, what).to.not.equal("0");
+        break;
+      case "CONTAINER_CREATED":
+        expect(rt?.status, what).to.equal("created");
+        break;
+      case "CONTAINER_EXITED":
+        expect(rt === undefined || rt.status === "stopped", what).to.equal(true);
+        expect(cgroupProcs(info.cgroupPath ?? "/nonexistent"), what).to.deep.equal([]);
+        break;
+      default:
+        expect.fail(what);
+    }
+  }
+}
+
+/** Stops and removes every container and pod through the CRI; each call must succeed quickly. */
+export async function removeEverything(env: PodEnv): Promise<void> {
+  const c = env.berthd.client.call;
+  const t0 = Date.now();
+  for (const ctr of (await c.ListContainers({})).containers) {
+    await c.StopContainer({ container_id: ctr.id, timeout: 1 });
+    await c.RemoveContainer({ container_id: ctr.id });
+  }
+  for (const p of (await c.ListPodSandbox({})).items) {
+    await c.StopPodSandbox({ pod_sandbox_id: p.id });
+    await c.RemovePodSandbox({ pod_sandbox_id: p.id });
+  }
+  expect((await c.ListContainers({})).containers).to.deep.equal([]);
+  expect((await c.ListPodSandbox({})).items).to.deep.equal([]);
+  expect(Date.now() - t0, "stop and remove everything").to.be.below(30_000);
+}
+
+function mountsUnder(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4] ?? "")
+    .filter((mp) => mp.startsWith(dir + "/"));
+}
+
+function conmonsOf(b: Berthd): number[] {
+  const out: number[] = [];
+  for (const e of ls("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) !== "conmon") continue;
+      if (readFileSync(`/proc/${e}/cmdline`, "utf8").includes(b.state) && alive(Number(e))) {
+        out.push(Number(e));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function cgroupsOf(seen: Seen): string[] {
+  const out: string[] = [];
+  for (const ctl of ls("/sys/fs/cgroup")) {
+    for (const id of seen.pods) {
+      const dir = path.join("/sys/fs/cgroup", ctl, "berth", id);
+      if (ls(path.dirname(dir)).includes(id)) out.push(dir);
+    }
+  }
+  return out;
+}
+
+function veths(bridge: string): string[] {
+  try {
+    return execFileSync("ip", ["-o", "link", "show", "master", bridge], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l.trim() !== "");
+  } catch {
+    return []; // no bridge: no veth on it
+  }
+}
+
+function ipReservations(b: Berthd): string[] {
+  const out: string[] = [];
+  const dir = path.join(b.root, "cni", "networks");
+  for (const net of ls(dir)) {
+    for (const f of ls(path.join(dir, net))) {
+      if (f === "lock" || f.startsWith("last_reserved_ip")) continue;
+      out.push(path.join(net, f));
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks that need `leaks`' fixes (issue 11, "Leaks") are listed here; they are asserted when
+ * BERTH_CHAOS_STRICT=1 (for the lead to switch on once that branch is merged) and reported
+ * otherwise.
+ */
+const LEAKS_OWNED = new Set(["socket links"]);
+/** Residue of half-made objects (no record) is `leaks`' to clean in recovery, in these kinds. */
+const HALF_MADE_KINDS = new Set(["cgroups", "exit files"]);
+
+export interface Leftovers {
+  [what: string]: string[];
+}
+
+/** Everything of berth's still on the host. */
+export function leftovers(env: PodEnv, seen: Seen): Leftovers {
+  const b = env.berthd;
+  return {
+    mounts: mountsUnder(b.dir),
+    conmon: conmonsOf(b).map(String),
+    netns: ls(path.join(b.state, "netns")),
+    veths: veths(env.bridge),
+    "ip reservations": ipReservations(b),
+    cgroups: cgroupsOf(seen),
+    "exit files": ls(path.join(b.state, "exits")),
+    "runtime state": ls(path.join(b.state, "runtimes")).flatMap((h) =>
+      ls(path.join(b.state, "runtimes", h)).filter(
+        (id) => seen.pods.has(id) || seen.containers.has(id),
+      ),
+    ),
+    "pod dirs": ls(path.join(b.state, "pods")),
+    "container dirs": ls(path.join(b.state, "containers")),
+    "writable layers": ls(path.join(b.root, "overlay")),
+    "socket links": ls(path.join(b.state, "s")),
+  };
+}
+
+/**
+ * Asserts nothing is left. What `leaks`' fixes remove (socket links; cgroups and exit files of
+ * objects a crash left half-made, with no record) is asserted only with BERTH_CHAOS_STRICT=1,
+ * reported otherwise, and then removed so the next test starts clean.
+ */
+export async function assertNothingLeft(env: PodEnv, seen: Seen): Promise<void> {
+  const strict = process.env["BERTH_CHAOS_STRICT"] === "1";
+  let left: Leftovers = {};
+  // Exits and unmounts settle within moments of the last remove.
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    left = leftovers(env, seen);
+    const bad = Object.entries(left)
+      .map(([what, items]): [string, string[]] => {
+        if (strict) return [what, items];
+        if (LEAKS_OWNED.has(what)) return [what, []];
+        if (HALF_MADE_KINDS.has(what)) {
+          return [what, items.filter((i) => !seen.halfMade.has(path.basename(i)))];
+        }
+        return [what, items];
+      })
+      .filter(([, items]) => items.length > 0);
+    if (bad.length === 0) break;
+    if (Date.now() > deadline) {
+      expect(Object.fromEntries(bad), "left behind").to.deep.equal({});
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pending = Object.entries(left).filter(([, items]) => items.length > 0);
+  if (pending.length > 0) {
+    // Not asserted without BERTH_CHAOS_STRICT (leaks' part of issue 11): said aloud instead,
+    // then removed so the next test starts clean.
+    console.log(
+      `      (chaos: left for the leaks fixes: ${JSON.stringify(Object.fromEntries(pending))})`,
+    );
+    for (const dir of ["exits", "s"]) {
+      for (const id of ls(path.join(env.berthd.state, dir))) {
+        await rm(path.join(env.berthd.state, dir, id), { force: true });
+      }
+    }
+    for (const dir of left["cgroups"] ?? []) await rmdir(dir).catch(() => undefined);
+  }
+}
