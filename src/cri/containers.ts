@@ -7,6 +7,7 @@ import {
   createContainerInSandbox,
   validateContainerConfig,
 } from "../runtime/container/container-create.js";
+import { validateResources } from "../validate/resources.js";
 import { execSyncReply } from "./exec-sync-reply.js";
 import type { CriHandlers } from "./handlers.js";
 import type { PodDeps } from "./pod-sandboxes.js";
@@ -31,6 +32,7 @@ function seconds(value: string, field: string): number {
 
 export function containerHandlers(deps: PodDeps): CriHandlers {
   const { ctx, sandboxes, containers } = deps;
+  const resourceHost = { cgroupUnified: ctx.hostFeatures.cgroupUnified ?? false };
   const list = (filter: Parameters<typeof containerMatches>[1]) => {
     const out = [];
     for (const rec of ctx.containers.peek())
@@ -44,7 +46,7 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
       if (!sandboxes.isReady(sandbox)) {
         throw new FailedPreconditionError(`pod sandbox ${sandbox.id} is not ready`);
       }
-      const cfg = validateContainerConfig(req.config);
+      const cfg = validateContainerConfig(req.config, resourceHost);
       const rec = await createContainerInSandbox(
         ctx,
         sandbox,
@@ -112,6 +114,8 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
     },
 
     UpdateContainerResources: async (req) => {
+      // The same check as CreateContainer's, before the container is even looked up.
+      if (req.linux) validateResources(req.linux, "linux", resourceHost);
       await containers.updateResources(req.container_id, req.linux);
       return {};
     },
