@@ -19,7 +19,7 @@ import { checkAllStrings } from "./walk.js";
 /** argv plus environment must fit ARG_MAX (a quarter of an 8 MiB stack) with room to spare. */
 export const MAX_EXEC_CHARS = 1024 * 1024;
 const MAX_IMAGE_CHARS = 4096;
-const SIGNALS = /^(SIGNAL_RUNTIME_DEFAULT|SIG[A-Z0-9+-]+)$/;
+const SIGNALS = /^SIGNAL_(RUNTIME_DEFAULT|SIG[A-Z0-9+-]+)$/;
 
 /** An argv (command + args, or ExecSync's cmd): each string and the whole bounded. */
 export function checkArgv(field: string, argv: readonly string[], budget = MAX_EXEC_CHARS): number {
@@ -47,7 +47,10 @@ export function validateContainerFields(cfg: ContainerConfig__Output, host: Reso
     if (e.key === "" || e.key.includes("=")) {
       throw new InvalidArgumentError(`${f}.key`, `${quote(e.key)} must be non-empty without '='`);
     }
-    used += e.key.length + e.value.length + 2;
+    // A bytes field: the string pass does not see it.
+    const value = typeof e.value === "string" ? Buffer.from(e.value) : e.value;
+    if (value.includes(0)) throw new InvalidArgumentError(`${f}.value`, "holds a NUL byte");
+    used += e.key.length + value.length + 2;
     if (used > MAX_EXEC_CHARS) {
       throw new InvalidArgumentError(
         "config.envs",
