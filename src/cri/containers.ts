@@ -7,6 +7,7 @@ import {
   createContainerInSandbox,
   validateContainerConfig,
 } from "../runtime/container/container-create.js";
+import { checkArgv } from "../validate/container-config.js";
 import { validateResources } from "../validate/resources.js";
 import { execSyncReply } from "./exec-sync-reply.js";
 import type { CriHandlers } from "./handlers.js";
@@ -98,6 +99,10 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
     },
 
     ExecSync: async (req, { log }) => {
+      if (req.cmd.length === 0 || req.cmd[0] === "") {
+        throw new InvalidArgumentError("cmd", "must name a command");
+      }
+      checkArgv("cmd", req.cmd);
       const res = await containers.execSync(
         req.container_id,
         req.cmd,
