@@ -6,6 +6,7 @@ import { sandboxState } from "../runtime/records.js";
 import { processAlive } from "../runtime/oci/conmon.js";
 import type { SandboxService } from "../runtime/sandbox/sandbox-service.js";
 import { nowNs } from "../util/time.js";
+import { validateResources } from "../validate/resources.js";
 import type { CriHandlers } from "./handlers.js";
 import {
   chunks,
@@ -111,6 +112,9 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
     UpdatePodSandboxResources: async (req) => {
       // kubelet resizes the pod cgroup (cgroup_parent) itself; the runtime records the new
       // overhead and resources so its status and later decisions see them, as containerd does.
+      const host = { cgroupUnified: ctx.hostFeatures.cgroupUnified ?? false };
+      if (req.overhead) validateResources(req.overhead, "overhead", host);
+      if (req.resources) validateResources(req.resources, "resources", host);
       const rec = ctx.sandboxes.resolve(req.pod_sandbox_id);
       await ctx.sandboxes.update(rec.id, (r) => {
         if (!r.config.linux) return;
