@@ -8,6 +8,7 @@ import {
   validateContainerConfig,
 } from "../runtime/container/container-create.js";
 import { checkArgv } from "../validate/container-config.js";
+import { quote } from "../validate/text.js";
 import { validateResources } from "../validate/resources.js";
 import { execSyncReply } from "./exec-sync-reply.js";
 import type { CriHandlers } from "./handlers.js";
@@ -24,11 +25,21 @@ async function readRuntimeSpec(bundle: string): Promise<unknown> {
   }
 }
 
+/**
+ * Node's timers fire at once for delays over 2^31-1 ms (about 24.8 days), and the runtime adds
+ * a grace period to the delay it is given: 24 days is the longest wait that survives both.
+ */
+const MAX_TIMER_SECONDS = 24 * 24 * 3600;
+
+/**
+ * A CRI timeout in seconds. Longer than a timer can wait is clamped to the longest it can:
+ * passed through, 12582912 s would have timed out at once.
+ */
 function seconds(value: string, field: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0)
-    throw new InvalidArgumentError(field, `"${value}" is not a number of seconds`);
-  return n;
+    throw new InvalidArgumentError(field, `${quote(value)} is not a number of seconds`);
+  return Math.min(n, MAX_TIMER_SECONDS);
 }
 
 export function containerHandlers(deps: PodDeps): CriHandlers {

@@ -168,7 +168,13 @@ export class MessageGen {
       return r.chance(0.5) ? r.pick(HOSTILE_INT32) : r.pick(HOSTILE_INT64);
     if (typeof old === "boolean") return !old;
     if (Buffer.isBuffer(old)) return Buffer.from(hostileString(r, []));
-    if (Array.isArray(old)) return r.chance(0.5) ? [] : [...old, hostileString(r, [])];
+    if (Array.isArray(old)) {
+      const items = old as unknown[];
+      if (r.chance(0.5) || items.length === 0) return [];
+      // One more item of the same kind as the first.
+      const first = items[0];
+      return [...items, typeof first === "string" ? hostileString(r, []) : this.like(first)];
+    }
     if (typeof old === "object" && old !== null) {
       if (r.chance(0.3)) return {};
       // A map or message: add a hostile key as well.

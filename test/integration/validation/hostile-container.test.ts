@@ -149,6 +149,25 @@ describe("hostile container requests (real pod)", function () {
     });
   }
 
+  it("ExecSync with a timeout past what a timer can wait runs the command rather than timing out at once", async () => {
+    const c = env.berthd.client.call;
+    const id = await createContainer(env, pod, "longwait", ["/bin/sleep", "600"]);
+    try {
+      await c.StartContainer({ container_id: id });
+      await waitState(env, id, "CONTAINER_RUNNING");
+      const res = await c.ExecSync({
+        container_id: id,
+        cmd: ["/bin/echo", "hello"],
+        timeout: 12582912,
+      });
+      expect(res.exit_code).to.equal(0);
+      expect(Buffer.from(res.stdout).toString()).to.equal("hello\n");
+    } finally {
+      await c.StopContainer({ container_id: id, timeout: 0 });
+      await c.RemoveContainer({ container_id: id });
+    }
+  });
+
   it("UpdateContainerResources refuses what Create refuses and leaves the cgroup and status as they were", async () => {
     const c = env.berthd.client.call;
     const id = await createContainer(env, pod, "update", ["/bin/sleep", "600"], {
