@@ -22,6 +22,7 @@ import {
 } from "../../support/pod-env.js";
 import { conmonPidsUnder } from "../runtime-behaviour/behaviour-helpers.js";
 import { MARK } from "./hostile-values.js";
+import { knownCases } from "./known-cases.js";
 import { MessageGen } from "./message-gen.js";
 import { Prng } from "./prng.js";
 import { sanitize } from "./sanitize.js";
@@ -108,7 +109,7 @@ describe("CRI fuzz (seeded, every RPC, hostile fields)", function () {
 
   it(`answers ${COUNT} hostile requests without INTERNAL, hangs or leaks`, async () => {
     console.log(
-      `      cri-fuzz: seed ${SEED} (BERTH_FUZZ_SEED=${SEED} replays it), ${COUNT} requests`,
+      `      cri-fuzz: seed ${SEED} (BERTH_FUZZ_SEED=${SEED} replays it), ${COUNT} requests after the known cases`,
     );
     const c = env.berthd.client.call;
     const watched = [...WATCHED_DIRS, ...cgroupHierarchies()];
@@ -192,16 +193,32 @@ describe("CRI fuzz (seeded, every RPC, hostile fields)", function () {
       }),
     };
 
+    const known = knownCases({
+      podId,
+      ctrId,
+      podConfig: podCfg as Record<string, unknown>,
+      pod: () => templates["RunPodSandbox"]!()["config"] as Record<string, unknown>,
+      container: () => templates["CreateContainer"]!()["config"] as Record<string, unknown>,
+    });
+    const templated = methods.filter((m) => templates[m.name] !== undefined);
     const logBefore = env.berthd.logs.length;
     const outcomes: Outcome[] = [];
-    for (let i = 0; i < COUNT; i++) {
-      const m = rng.pick(methods);
-      const roll = rng.next();
-      const template = templates[m.name];
+    for (let i = 0; i < known.length + COUNT; i++) {
+      let m = rng.pick(methods);
       let req: Record<string, unknown>;
-      if (roll < 0.1) req = {};
-      else if (template && roll < 0.6) req = gen.mutate(template());
-      else req = gen.message(m.request);
+      const knownCase = known[i];
+      if (knownCase) {
+        m = methods.find((x) => x.name === knownCase[0])!;
+        req = knownCase[1];
+      } else {
+        // Half the requests mutate a well-formed one, so hostile values get past the first check.
+        if (rng.chance(0.5)) m = rng.pick(templated);
+        const roll = rng.next();
+        const template = templates[m.name];
+        if (roll < 0.1) req = {};
+        else if (template && roll < 0.7) req = gen.mutate(template());
+        else req = gen.message(m.request);
+      }
       sanitize(m.name, req, rules);
       const isEvents = m.name === "GetContainerEvents";
       const t0 = Date.now();
@@ -268,6 +285,7 @@ describe("CRI fuzz (seeded, every RPC, hostile fields)", function () {
 
     // The log grew by what a few hundred calls need, not by the megabytes they carried.
     const grown = env.berthd.logs.length - logBefore;
+    console.log(`      cri-fuzz: berthd log grew by ${grown} bytes`);
     expect(grown, "berthd log growth (bytes)").to.be.below(1 * MiB);
 
     // Remove everything it made; then nothing may be left.

@@ -63,7 +63,9 @@ export function sanitize(method: string, req: Record<string, unknown>, rules: Sa
       if (typeof item === "string" && item.startsWith("/")) {
         if (k === "host_path" && !("permissions" in o)) o[k] = rules.hostDir + withoutDotDot(item);
         if (k === "log_directory" || k === "location") o[k] = rules.hostDir + withoutDotDot(item);
-        if (k === "cgroup_parent") o[k] = rules.cgroupRoot + withoutDotDot(item);
+        if (k === "cgroup_parent" && !item.startsWith(`${rules.cgroupRoot}/`)) {
+          o[k] = rules.cgroupRoot + withoutDotDot(item);
+        }
       }
       if (k === "host_port" && typeof item === "number" && item >= 1 && item <= 65535) o[k] = 0;
       visit(item);
