@@ -10,6 +10,9 @@ import {
 import { containerFullName, type SandboxRecord } from "../runtime/records.js";
 import type { ContainerConfig__Output } from "../gen/runtime/v1/ContainerConfig.js";
 import { LateCreations } from "../util/late-creations.js";
+import { checkArgv } from "../validate/container-config.js";
+import { quote } from "../validate/text.js";
+import { validateResources } from "../validate/resources.js";
 import { execSyncReply } from "./exec-sync-reply.js";
 import type { CriHandlers } from "./handlers.js";
 import type { PodDeps } from "./pod-sandboxes.js";
@@ -25,15 +28,26 @@ async function readRuntimeSpec(bundle: string): Promise<unknown> {
   }
 }
 
+/**
+ * Node's timers fire at once for delays over 2^31-1 ms (about 24.8 days), and the runtime adds
+ * a grace period to the delay it is given: 24 days is the longest wait that survives both.
+ */
+const MAX_TIMER_SECONDS = 24 * 24 * 3600;
+
+/**
+ * A CRI timeout in seconds. Longer than a timer can wait is clamped to the longest it can:
+ * passed through, 12582912 s would have timed out at once.
+ */
 function seconds(value: string, field: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0)
-    throw new InvalidArgumentError(field, `"${value}" is not a number of seconds`);
-  return n;
+    throw new InvalidArgumentError(field, `${quote(value)} is not a number of seconds`);
+  return Math.min(n, MAX_TIMER_SECONDS);
 }
 
 export function containerHandlers(deps: PodDeps): CriHandlers {
   const { ctx, sandboxes, containers } = deps;
+  const resourceHost = { cgroupUnified: ctx.hostFeatures.cgroupUnified ?? false };
   const list = (filter: Parameters<typeof containerMatches>[1]) => {
     const out = [];
     for (const rec of ctx.containers.peek())
@@ -67,7 +81,7 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
   return {
     CreateContainer: async (req, { signal }) => {
       const found = ctx.sandboxes.resolve(req.pod_sandbox_id);
-      const cfg = validateContainerConfig(req.config);
+      const cfg = validateContainerConfig(req.config, resourceHost);
       const name = containerFullName(cfg.metadata!.name, cfg.metadata!.attempt, found.config);
       const id = await late.run(
         name,
@@ -120,6 +134,10 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
     },
 
     ExecSync: async (req, { log, signal }) => {
+      if (req.cmd.length === 0 || req.cmd[0] === "") {
+        throw new InvalidArgumentError("cmd", "must name a command");
+      }
+      checkArgv("cmd", req.cmd);
       const res = await containers.execSync(
         req.container_id,
         req.cmd,
@@ -137,6 +155,8 @@ export function containerHandlers(deps: PodDeps): CriHandlers {
     },
 
     UpdateContainerResources: async (req) => {
+      // The same check as CreateContainer's, before the container is even looked up.
+      if (req.linux) validateResources(req.linux, "linux", resourceHost);
       await containers.updateResources(req.container_id, req.linux);
       return {};
     },

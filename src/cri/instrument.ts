@@ -38,7 +38,8 @@ function requestIds(req: unknown): Record<string, string> {
   if (typeof req !== "object" || req === null) return out;
   for (const f of ID_FIELDS) {
     const v = (req as Record<string, unknown>)[f];
-    if (typeof v === "string" && v !== "") out[f] = v;
+    // Bounded: a client may send a megabyte as an id, and every log line of the call has it.
+    if (typeof v === "string" && v !== "") out[f] = v.length > 64 ? `${v.slice(0, 64)}…` : v;
   }
   return out;
 }

@@ -4,9 +4,10 @@ import type { ContainerService } from "../runtime/container/container-service.js
 import type { RuntimeContext } from "../runtime/runtime-context.js";
 import { sandboxState } from "../runtime/records.js";
 import { sandboxFullName } from "../runtime/records.js";
-import { type SandboxService, validateSandboxConfig } from "../runtime/sandbox/sandbox-service.js";
+import type { SandboxService } from "../runtime/sandbox/sandbox-service.js";
 import { LateCreations } from "../util/late-creations.js";
 import { nowNs } from "../util/time.js";
+import { validateResources } from "../validate/resources.js";
 import type { CriHandlers } from "./handlers.js";
 import {
   chunks,
@@ -44,7 +45,7 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
 
   return {
     RunPodSandbox: async (req, { signal }) => {
-      const name = sandboxFullName(validateSandboxConfig(req.config));
+      const name = sandboxFullName(sandboxes.validate(req.config));
       let made = false;
       const id = await late.run(
         name,
@@ -127,6 +128,9 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
     UpdatePodSandboxResources: async (req) => {
       // kubelet resizes the pod cgroup (cgroup_parent) itself; the runtime records the new
       // overhead and resources so its status and later decisions see them, as containerd does.
+      const host = { cgroupUnified: ctx.hostFeatures.cgroupUnified ?? false };
+      if (req.overhead) validateResources(req.overhead, "overhead", host);
+      if (req.resources) validateResources(req.resources, "resources", host);
       const rec = ctx.sandboxes.resolve(req.pod_sandbox_id);
       await ctx.sandboxes.update(rec.id, (r) => {
         if (!r.config.linux) return;

@@ -1,6 +1,7 @@
 // Version, Status, RuntimeConfig and UpdateRuntimeConfig: what kubelet asks about the runtime
 // itself.
 import { InvalidArgumentError } from "../errors.js";
+import { quote } from "../validate/text.js";
 import { BERTH_VERSION, CRI_API_VERSION, RUNTIME_NAME } from "../version.js";
 import type { StatusDeps } from "./deps.js";
 import type { CriHandlers } from "./handlers.js";
@@ -81,7 +82,7 @@ export function runtimeInfoHandlers(deps: StatusDeps): CriHandlers {
         if (!CIDR.test(part.trim())) {
           throw new InvalidArgumentError(
             "runtime_config.network_config.pod_cidr",
-            `"${part}" is not a CIDR`,
+            `${quote(part)} is not a CIDR`,
           );
         }
       }

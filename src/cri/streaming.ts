@@ -4,6 +4,7 @@
 import { FailedPreconditionError, InvalidArgumentError } from "../errors.js";
 import { containerState } from "../runtime/records.js";
 import type { StreamRequest } from "../streaming/types.js";
+import { checkArgv } from "../validate/container-config.js";
 import type { CriHandlers } from "./handlers.js";
 import type { PodDeps } from "./pod-sandboxes.js";
 
@@ -58,6 +59,7 @@ export function streamingHandlers(deps: PodDeps, urls: StreamUrls): CriHandlers 
       if (req.cmd.length === 0 || req.cmd[0] === "") {
         throw new InvalidArgumentError("cmd", "must name a command");
       }
+      checkArgv("cmd", req.cmd);
       checkStdio(req);
       const rec = runningContainer(req.container_id);
       const url = urls.url({

@@ -2,6 +2,7 @@
 // variables, the plugin's config (with the network's name and version, the previous result and
 // the runtime's capability arguments) on stdin, a result or an error object on stdout.
 import { FailedPreconditionError, InvalidArgumentError } from "../errors.js";
+import { quote } from "../validate/text.js";
 import type { CommandRunner } from "../util/command.js";
 import { findPlugin } from "./cni-config.js";
 import { parsePluginOutput, pluginFailure } from "./cni-result.js";
@@ -59,8 +60,8 @@ export interface PluginCall {
 
 // CNI_ARGS is `K=V;K=V`: a value holding `;` or `=` would be split into other keys.
 function argValue(field: string, value: string): string {
-  if (/[;=\0]/.test(value))
-    throw new InvalidArgumentError(field, `${JSON.stringify(value)} holds ; or =`);
+  if (value.includes("\0")) throw new InvalidArgumentError(field, "holds a NUL byte");
+  if (/[;=]/.test(value)) throw new InvalidArgumentError(field, `${quote(value)} holds ; or =`);
   return value;
 }
 

@@ -34,13 +34,15 @@ export async function readHostFacts(): Promise<HostFacts> {
   const capBnd = statusField(status, "CapBnd") ?? "0";
   const ownAdj = Number((await fs.readFile("/proc/self/oom_score_adj", "utf8")).trim());
   const hasSysResource = ((capEff >> CAP_SYS_RESOURCE) & 1n) === 1n;
+  const cgroups = await loadCgroupSetup();
   return {
     allCapabilities: capabilitiesFromMask(capBnd),
     oomScoreAdjMin: hasSysResource ? -1000 : Math.max(ownAdj, -1000),
     features: {
       apparmor: await exists("/sys/kernel/security/apparmor/profiles"),
       selinux: await exists("/sys/fs/selinux/enforce"),
+      cgroupUnified: cgroups.mode === "v2",
     },
-    cgroups: await loadCgroupSetup(),
+    cgroups,
   };
 }

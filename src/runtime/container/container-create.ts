@@ -31,24 +31,17 @@ import {
 } from "../spec/prepare.js";
 import { checkRunAsGroup } from "../spec/user.js";
 import { newId } from "../store/id-index.js";
+import { validateContainerFields } from "../../validate/container-config.js";
+import type { ResourceHost } from "../../validate/resources.js";
 
 const SC_FIELD = "config.linux.security_context";
 
 export function validateContainerConfig(
   config: ContainerConfig__Output | null,
+  host: ResourceHost,
 ): ContainerConfig__Output {
   if (!config) throw new InvalidArgumentError("config", "a container config is required");
-  if (!config.metadata || config.metadata.name === "") {
-    throw new InvalidArgumentError("config.metadata.name", "must not be empty");
-  }
-  if (!config.image || config.image.image === "") {
-    throw new InvalidArgumentError("config.image.image", "must not be empty");
-  }
-  for (const [i, m] of config.mounts.entries()) {
-    if (!m.container_path.startsWith("/")) {
-      throw new InvalidArgumentError(`config.mounts[${i}].container_path`, "must be absolute");
-    }
-  }
+  validateContainerFields(config, host);
   checkRunAsGroup(config.linux?.security_context ?? null, SC_FIELD);
   return config;
 }

@@ -21,6 +21,8 @@ import { buildSandboxSpec } from "../spec/sandbox-spec.js";
 import { loadLocalhostSeccompProfiles, localhostSeccompPath } from "../spec/prepare.js";
 import { checkRunAsGroup } from "../spec/user.js";
 import { newId } from "../store/id-index.js";
+import { type SandboxHost, validateSandboxFields } from "../../validate/sandbox-config.js";
+import { validateSysctls } from "../spec/sysctls.js";
 import { mountShm, podFilePaths, unmountIfMounted, writePodFiles } from "./pod-files.js";
 import { hostsFile } from "./pod-files.js";
 import * as os from "node:os";
@@ -106,8 +108,16 @@ export class SandboxService {
     }
   }
 
+  /** The request's config checked against this host (INVALID_ARGUMENT naming the field). */
+  validate(config: PodSandboxConfig__Output | null): PodSandboxConfig__Output {
+    return validateSandboxConfig(config, {
+      cgroupDriver: this.ctx.config.cgroup_driver,
+      cgroupUnified: this.ctx.hostFeatures.cgroupUnified ?? false,
+    });
+  }
+
   async run(config: PodSandboxConfig__Output | null, runtimeHandler: string): Promise<string> {
-    const cfg = validateSandboxConfig(config);
+    const cfg = this.validate(config);
     const handler = this.ctx.handlers.resolve(runtimeHandler);
     // The infra process runs under the pod's seccomp profile; a Localhost one is read (and
     // found missing) before anything is made.
@@ -372,20 +382,16 @@ export class SandboxService {
 /** Checks the fields berth relies on; INVALID_ARGUMENT naming the field otherwise. */
 export function validateSandboxConfig(
   config: PodSandboxConfig__Output | null,
+  host: SandboxHost,
 ): PodSandboxConfig__Output {
   if (!config) throw new InvalidArgumentError("config", "a pod sandbox config is required");
-  const m = config.metadata;
-  if (!m) throw new InvalidArgumentError("config.metadata", "required");
-  for (const f of ["name", "namespace", "uid"] as const) {
-    if (m[f] === "") throw new InvalidArgumentError(`config.metadata.${f}`, "must not be empty");
-  }
-  if (m.name.includes("/") || m.namespace.includes("/")) {
-    throw new InvalidArgumentError("config.metadata", "name and namespace must not contain '/'");
-  }
-  if (config.hostname.length > 253) {
-    throw new InvalidArgumentError("config.hostname", "longer than 253 characters");
-  }
+  validateSandboxFields(config, host);
   checkRunAsGroup(config.linux?.security_context ?? null, SC_FIELD);
+  // Checked here as well as by the spec builder: that runs after the netns and CNI ADD.
+  validateSysctls(
+    config.linux?.sysctls ?? {},
+    config.linux?.security_context?.namespace_options ?? null,
+  );
   return config;
 }
 

@@ -36,6 +36,8 @@ export interface SeccompSources {
 export interface HostFeatures {
   apparmor: boolean;
   selinux: boolean;
+  /** A pure cgroup v2 host: the only one where `unified` resources can be applied. */
+  cgroupUnified?: boolean;
 }
 
 /** A host device, stat'ed beforehand (prepare.ts), to expose in the container. */

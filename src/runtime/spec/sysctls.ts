@@ -2,6 +2,7 @@
 // else would change the host. Values are checked too: runc writes them to /proc/sys verbatim, and
 // CVE-2022-0811 smuggled a second "key=value" pair through a value containing '+'.
 import { InvalidArgumentError } from "../../errors.js";
+import { quote } from "../../validate/text.js";
 import type { NamespaceOption__Output } from "../../gen/runtime/v1/NamespaceOption.js";
 import { namespaceOptions } from "./namespaces.js";
 
@@ -24,7 +25,7 @@ export function validateSysctls(
   const ns = namespaceOptions(nsOptions);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(sysctls)) {
-    const field = `config.linux.sysctls["${name}"]`;
+    const field = `config.linux.sysctls[${quote(name)}]`;
     const key = dotted(name);
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$/.test(name) || key.includes("..")) {
       throw new InvalidArgumentError(field, "invalid sysctl name");

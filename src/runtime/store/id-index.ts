@@ -1,6 +1,7 @@
 // Ids are 64 hex characters; every RPC also accepts any unique prefix, as crictl users expect.
 import { randomBytes } from "node:crypto";
 import { InvalidArgumentError, NotFoundError } from "../../errors.js";
+import { quote } from "../../validate/text.js";
 
 export function newId(): string {
   return randomBytes(32).toString("hex");
@@ -25,7 +26,10 @@ export class IdIndex {
     for (const id of this.ids) {
       if (!id.startsWith(idOrPrefix)) continue;
       if (match !== undefined) {
-        throw new InvalidArgumentError("id", `prefix "${idOrPrefix}" matches more than one id`);
+        throw new InvalidArgumentError(
+          "id",
+          `prefix ${quote(idOrPrefix)} matches more than one id`,
+        );
       }
       match = id;
     }
@@ -34,7 +38,7 @@ export class IdIndex {
 
   resolve(idOrPrefix: string, kind: string): string {
     const id = this.find(idOrPrefix);
-    if (id === undefined) throw new NotFoundError(`${kind} "${idOrPrefix}" not found`);
+    if (id === undefined) throw new NotFoundError(`${kind} ${quote(idOrPrefix)} not found`);
     return id;
   }
 }

@@ -5,6 +5,7 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { errorMessage, isErrno, NotFoundError } from "../../errors.js";
+import { quote } from "../../validate/text.js";
 import type { Logger } from "../../log.js";
 import { fsyncDir, writeJsonAtomic } from "../../util/atomic-file.js";
 import { KeyedMutex } from "../../util/keyed-mutex.js";
@@ -60,7 +61,7 @@ export class RecordStore<T extends StoredRecord> {
   resolve(idOrPrefix: string): T {
     const id = this.ids.resolve(idOrPrefix, this.kind);
     const r = this.get(id);
-    if (!r) throw new NotFoundError(`${this.kind} "${idOrPrefix}" not found`);
+    if (!r) throw new NotFoundError(`${this.kind} ${quote(idOrPrefix)} not found`);
     return r;
   }
 

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import type { StreamIO, StreamingRuntime } from "../../streaming/types.js";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../errors.js";
+import { quote } from "../../validate/text.js";
 import type { Logger } from "../../log.js";
 import { buildExecProcess } from "../oci/exec-process.js";
 import { readBundleProcess, type OciRuntime } from "../oci/oci-runtime.js";
@@ -46,7 +47,7 @@ export class RuntimeStreams implements StreamingRuntime {
 
   private runningContainer(id: string): ContainerRecord {
     const rec = this.deps.containers.get(id);
-    if (!rec) throw new NotFoundError(`container "${id}" not found`);
+    if (!rec) throw new NotFoundError(`container ${quote(id)} not found`);
     const state = containerState(rec);
     if (state !== "CONTAINER_RUNNING") {
       throw new FailedPreconditionError(`container ${id} is ${state}, not CONTAINER_RUNNING`);
@@ -107,7 +108,7 @@ export class RuntimeStreams implements StreamingRuntime {
       throw new InvalidArgumentError("port", `must be 1-65535, not ${port}`);
     }
     const sb = this.deps.sandboxes.get(podSandboxId);
-    if (!sb) throw new NotFoundError(`pod sandbox "${podSandboxId}" not found`);
+    if (!sb) throw new NotFoundError(`pod sandbox ${quote(podSandboxId)} not found`);
     if (sb.stoppedAt !== "0") {
       throw new FailedPreconditionError(`pod sandbox ${podSandboxId} is not ready`);
     }
