@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { repoRoot } from "../../../src/cri/proto.js";
 import { eventually, type PodEnv, runPodWith, startPodEnv } from "../../support/pod-env.js";
-import { controlFields, dpkgInstalled, run, runOk } from "./helpers.js";
+import { controlFields, dpkgInstalled, type Ran, run, runAsync, runOk } from "./helpers.js";
 
 const INSTALLED = "/usr/bin/berthd";
 const PKG_VERSION = (
@@ -61,6 +61,7 @@ describe("packaging: the berth .deb, installed, upgraded and purged with dpkg", 
   let deb1: string;
   let deb2: string;
   let installedByUs = false;
+  let lintian: Promise<Ran> | undefined;
   let env: PodEnv | undefined;
   let ownedPaths: string[] = [];
   const preExisting = new Set<string>();
@@ -81,6 +82,8 @@ describe("packaging: the berth .deb, installed, upgraded and purged with dpkg", 
     const build = (v: string) =>
       runOk(path.join(repoRoot(), "scripts", "build-deb.sh"), [dir], { DEB_VERSION: v }).trim();
     deb1 = build(V1);
+    // lintian takes half a minute: it runs while the install tests below do.
+    lintian = runAsync("lintian", ["--tag-display-limit", "0", deb1]);
     deb2 = build(V2);
   });
 
@@ -89,6 +92,7 @@ describe("packaging: the berth .deb, installed, upgraded and purged with dpkg", 
       await env?.cleanup();
     } finally {
       if (installedByUs && dpkgInstalled("berth")) run("dpkg", ["--purge", "berth"]);
+      await lintian?.catch(() => undefined);
       if (dir) await fs.rm(dir, { recursive: true, force: true });
     }
   });
@@ -258,5 +262,15 @@ describe("packaging: the berth .deb, installed, upgraded and purged with dpkg", 
     // Directories the package shares with others (/usr/bin, /etc, ...) are still there.
     expect([...preExisting].filter((p) => !exists(p))).to.deep.equal([]);
     expect(SYSTEMD_STATE.map(listing)).to.deep.equal(systemdBefore);
+  });
+
+  it("lintian reports nothing the README does not explain", async () => {
+    const out = await lintian!;
+    // Tags are "E: berth: tag-name ..." lines; the README's lintian notes name each one kept.
+    const tags = [...out.stdout.matchAll(/^[EWIPX]: berth[^:]*: (\S+)/gm)].map((m) => m[1]!);
+    const readme = readFileSync(path.join(repoRoot(), "README.md"), "utf8");
+    const notes = /## Installing[\s\S]*?(?=\n## )/.exec(readme)?.[0] ?? "";
+    expect([...new Set(tags)].filter((t) => !notes.includes(t))).to.deep.equal([]);
+    expect(out.code, out.stdout + out.stderr).to.equal(0);
   });
 });

@@ -1,5 +1,5 @@
 // Running the packaging scripts and the installed berthd from tests.
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { repoRoot } from "../../../src/cri/proto.js";
 
@@ -18,6 +18,21 @@ export function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}): 
   });
   if (res.error) throw res.error;
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** run without blocking the event loop. */
+export function runAsync(file: string, args: string[]): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      { cwd: repoRoot(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : null;
+        resolve({ code, stdout, stderr: err !== null && code === null ? err.message : stderr });
+      },
+    );
+  });
 }
 
 /** Like run, but throws with the output when the exit status is not 0. */
