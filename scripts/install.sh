@@ -31,12 +31,15 @@ install_files() {
   # Directories made by an earlier install stay berth's to remove.
   local -a made=()
   if [[ -f "$manifest" ]]; then mapfile -t made < <(sed -n 's/^d //p' "$manifest"); fi
+  # Parents sort before their children, so one mkdir makes them all in order.
+  local -a new=()
   while IFS= read -r d; do
-    if [[ ! -d "$destdir$d" ]]; then
-      mkdir -m 0755 "$destdir$d"
-      made+=("$d")
-    fi
+    if [[ ! -d "$destdir$d" ]]; then new+=("$d"); fi
   done < <(cd "$stage" && find . -mindepth 1 -type d | sed 's|^\.||' | sort)
+  if ((${#new[@]} > 0)); then
+    mkdir -m 0755 -- "${new[@]/#/$destdir}"
+    made+=("${new[@]}")
+  fi
   # Files and symlinks only: tar then never touches a directory that was already there.
   (cd "$stage" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort) >"$stage.files"
   tar -C "$stage" --no-recursion -T "$stage.files" -cf - | tar -C "$root" -xpf -
@@ -58,10 +61,12 @@ uninstall_files() {
   mapfile -t files < <(sed -n 's/^f //p' "$manifest")
   # Deepest first, so a parent is empty by the time its turn comes.
   mapfile -t dirs < <(sed -n 's/^d //p' "$manifest" | sort -r)
-  printf '%s\0' "${files[@]/#/$destdir}" | xargs -0 rm -f
+  if ((${#files[@]} > 0)); then printf '%s\0' "${files[@]/#/$destdir}" | xargs -0 rm -f; fi
   rm -f "$manifest"
   # A directory that holds anything else (an operator's file) stays.
-  for d in "${dirs[@]}"; do rmdir "$destdir$d" 2>/dev/null || true; done
+  if ((${#dirs[@]} > 0)); then
+    rmdir --ignore-fail-on-non-empty -- "${dirs[@]/#/$destdir}" 2>/dev/null || true
+  fi
   echo "uninstall: removed ${#files[@]} files from $destdir$prefix"
 }
 
