@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 MOCHA := node_modules/.bin/mocha
 
-.PHONY: deps build run test lint format typecheck unit grpc integration conformance bench clean
+.PHONY: deps build run test lint format typecheck unit grpc integration conformance bench clean \
+	deb lintian install uninstall
 
 deps:
 	@scripts/deps.sh
@@ -59,6 +60,30 @@ conformance: build
 
 bench: build
 	node dist/bench/run.js
+
+# berth_<version>_<arch>.deb in DEB_OUT (dpkg-deb only; DEB_VERSION overrides package.json's).
+DEB_OUT ?= dist/deb
+deb: build
+	scripts/build-deb.sh $(DEB_OUT)
+
+# Debian's package checker on the .deb (README, "Installing": what it reports and why).
+lintian: deb
+	lintian --tag-display-limit 0 $(DEB_OUT)/berth_*_$$(dpkg --print-architecture).deb
+
+# The .deb's files without dpkg. The config goes to SYSCONFDIR (berthd reads /etc/berth), the
+# unit where systemd looks for PREFIX's units. uninstall removes what install wrote, nothing else.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: build
+	scripts/install.sh install "$(DESTDIR)" $(PREFIX) $(SYSCONFDIR) $(UNITDIR)
+
+uninstall:
+	scripts/install.sh uninstall "$(DESTDIR)" $(PREFIX) $(SYSCONFDIR) $(UNITDIR)
+
+# deploy/berth.toml is `berthd config default` (test/unit/config/render.test.ts checks it).
+deploy/berth.toml: build
+	bin/berthd config default >$@
 
 clean:
 	rm -rf dist src/gen

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   docker-registry apache2-utils       # the test registry and htpasswd for its basic auth
   busybox-static zstd openssl         # test images, zstd layers, the token server's certificate
   prometheus curl                     # the real scraper in the metrics tests
+  lintian binutils                    # make deb / make lintian: the package checker, strip
 )
 
 missing=()

@@ -1,4 +1,5 @@
 // berthd's entry point: configuration, logger, the daemon, and signal handling.
+import { runSubcommand, SUBCOMMANDS_USAGE } from "./cli/commands.js";
 import { loadConfig, USAGE } from "./config/load.js";
 import { ConfigError } from "./config/validate.js";
 import { Daemon } from "./daemon.js";
@@ -14,6 +15,8 @@ function configErrorLine(err: unknown): string {
 }
 
 async function main(): Promise<number> {
+  const sub = await runSubcommand(process.argv.slice(2));
+  if (sub !== undefined) return sub;
   let loaded;
   try {
     loaded = loadConfig(process.argv.slice(2));
@@ -23,7 +26,7 @@ async function main(): Promise<number> {
     return 2;
   }
   if (loaded.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${USAGE}\n${SUBCOMMANDS_USAGE}\n`);
     return 0;
   }
   const { config } = loaded;
@@ -35,7 +38,13 @@ async function main(): Promise<number> {
     log,
     runner,
     probeHandler: (name, path, root) =>
-      probeRuntimeHandler({ name, path, root }, runner, config.state, config.cgroup_driver),
+      probeRuntimeHandler(
+        { name, path, root },
+        runner,
+        config.state,
+        config.cgroup_driver,
+        config.infra_init_path,
+      ),
   });
 
   let stopping: Promise<void> | undefined;

@@ -1,5 +1,8 @@
 // Probes a configured OCI runtime handler at startup by creating a real throwaway container
-// (oci/runtime-handler.ts), and records what the handler can do.
+// (oci/runtime-handler.ts), and records what the handler can do. berthd and `berthd check` both
+// use it. The probe's rootfs needs one static binary at /bin/sh (the runtime only checks it
+// exists): berthd passes catatonit, which the package depends on, rather than busybox, which
+// only the tests install.
 import type { CommandRunner } from "../util/command.js";
 import type { HandlerProbe } from "./handler-registry.js";
 import { probeHandler } from "./oci/runtime-handler.js";
@@ -9,8 +12,12 @@ export async function probeRuntimeHandler(
   runner: CommandRunner,
   tmpDir: string,
   cgroupDriver: "cgroupfs" | "systemd",
+  staticBinary?: string,
 ): Promise<HandlerProbe> {
-  const result = await probeHandler(h, runner, tmpDir, { cgroupDriver });
+  const result = await probeHandler(h, runner, tmpDir, {
+    cgroupDriver,
+    ...(staticBinary !== undefined ? { staticBinary } : {}),
+  });
   return {
     ...h,
     ok: result.ok,

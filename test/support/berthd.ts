@@ -14,6 +14,8 @@ export interface BerthdOptions {
   /** Serve /metrics on a free loopback port (default true). */
   metrics?: boolean;
   logLevel?: string;
+  /** The berthd program to run (default: the checkout's bin/berthd), e.g. an installed one. */
+  bin?: string;
 }
 
 export interface ExitInfo {
@@ -34,7 +36,10 @@ export class Berthd {
   metricsPort: number | undefined;
   client: CriClient;
 
-  private constructor(readonly dir: string) {
+  private constructor(
+    readonly dir: string,
+    readonly bin: string,
+  ) {
     this.socket = path.join(dir, "berth.sock");
     this.root = path.join(dir, "root");
     this.state = path.join(dir, "state");
@@ -45,7 +50,7 @@ export class Berthd {
 
   static async start(opts: BerthdOptions = {}): Promise<Berthd> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-test-"));
-    const b = new Berthd(dir);
+    const b = new Berthd(dir, opts.bin ?? path.join(repoRoot(), "bin", "berthd"));
     const toml = [
       `listen = "${b.socket}"`,
       `root = "${b.root}"`,
@@ -81,8 +86,7 @@ export class Berthd {
    * its environment (e.g. BERTH_TEST_PAUSE_AT for the chaos suite).
    */
   async launch(env: Record<string, string> = {}): Promise<void> {
-    const bin = path.join(repoRoot(), "bin", "berthd");
-    const child = spawn(bin, ["--config", this.configFile], {
+    const child = spawn(this.bin, ["--config", this.configFile], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...env },
     });
