@@ -1,5 +1,5 @@
 // Test-only pause points for the chaos suite (test/integration/chaos). When berthd starts with
-// BERTH_TEST_PAUSE_AT=<step> in its environment (read once, at startup), the first call that
+// BERTH_TEST_PAUSE_AT=<step> in its environment (read once, at startup), every call that
 // reaches that step logs "test pause point reached" with the step and then waits forever, so a
 // test can `kill -9` berthd at exactly that point of a lifecycle call. Without the variable
 // (always, outside tests) every pause point is a no-op resolved at once.
