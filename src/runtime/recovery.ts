@@ -134,7 +134,9 @@ export async function releaseOrphanNetworks(ctx: RuntimeContext): Promise<void> 
 
 /**
  * Sandboxes whose infra process the runtime no longer runs (a reboot, or it died while berthd
- * was down) lose their pid, so a reused pid can never make them look READY again.
+ * was down with no exit file) get their infra's exit recorded through `infraGone` (the sandbox
+ * service, the state's one owner). The runtime checks the init's start time itself, so a
+ * reused pid never makes a dead pod READY.
  */
 export async function reconcileSandboxes(
   ctx: RuntimeContext,
