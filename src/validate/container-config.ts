@@ -1,6 +1,7 @@
 // ContainerConfig as CreateContainer receives it, checked whole before anything is made:
 // every string (NULs, size), the name, image, argv and env (the kernel's limits), paths,
 // devices, labels and annotations, the log path and the resources.
+import * as path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
 import type { ContainerConfig__Output } from "../gen/runtime/v1/ContainerConfig.js";
 import { checkContainerMetadata, checkStringMap } from "./metadata.js";
@@ -65,6 +66,13 @@ export function validateContainerFields(cfg: ContainerConfig__Output, host: Reso
     checkString(`config.mounts[${i}].host_path`, m.host_path, MAX_PATH_CHARS);
     if (!m.container_path.startsWith("/")) {
       throw new InvalidArgumentError(`config.mounts[${i}].container_path`, "must be absolute");
+    }
+    // A mount over the container's root hides its /proc from runc: it fails half-way through.
+    if (path.posix.resolve("/", m.container_path) === "/") {
+      throw new InvalidArgumentError(
+        `config.mounts[${i}].container_path`,
+        "must not be the container's root",
+      );
     }
   }
   for (const [i, d] of cfg.devices.entries()) {

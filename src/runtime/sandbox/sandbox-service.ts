@@ -71,8 +71,8 @@ export class SandboxService {
 
   async run(config: PodSandboxConfig__Output | null, runtimeHandler: string): Promise<string> {
     const cfg = validateSandboxConfig(config, {
+      ...this.ctx.hostFeatures,
       cgroupDriver: this.ctx.config.cgroup_driver,
-      cgroupUnified: this.ctx.hostFeatures.cgroupUnified ?? false,
     });
     const handler = this.ctx.handlers.resolve(runtimeHandler);
     // The infra process runs under the pod's seccomp profile; a Localhost one is read (and

@@ -48,7 +48,7 @@ function summary(req: unknown): string {
     if (typeof v === "object" && v !== null && (v as { type?: string }).type === "Buffer")
       return "<bytes>";
     return v;
-  }).slice(0, 600);
+  }).slice(0, Number(process.env["BERTH_FUZZ_REPORT_CHARS"] ?? "600"));
 }
 
 const WATCHED_DIRS = ["/", "/tmp", "/run", "/var/log"];
@@ -255,7 +255,12 @@ describe("CRI fuzz (seeded, every RPC, hostile fields)", function () {
       `      cri-fuzz: ${JSON.stringify(Object.fromEntries(byCode))}, ${new Set(outcomes.map((o) => o.method)).size} methods`,
     );
 
-    const bad = outcomes.filter((o) => o.code === status.INTERNAL || o.code === status.UNKNOWN);
+    // grpc-js refuses to encode some generated values (a word in an int64): never sent, so not
+    // berth's answer.
+    const unsent = (o: Outcome) => o.details.startsWith("Request message serialization failure");
+    const bad = outcomes.filter(
+      (o) => (o.code === status.INTERNAL || o.code === status.UNKNOWN) && !unsent(o),
+    );
     const slow = outcomes.filter(
       (o) =>
         o.ms > CALL_LIMIT_MS ||

@@ -185,6 +185,8 @@ describe("hostile container requests (real pod)", function () {
         [{ memory_limit_in_bytes: 64 * MiB, cpu_period: 10 }, "linux.cpu_period"],
         [{ memory_limit_in_bytes: 64 * MiB, cpu_shares: 300000 }, "linux.cpu_shares"],
         [{ memory_limit_in_bytes: 64 * MiB, cpuset_cpus: "0-" }, "linux.cpuset_cpus"],
+        // Well-formed, but no such CPU: runc failed half-way ("Setting back cgroup configs").
+        [{ memory_limit_in_bytes: 64 * MiB, cpuset_cpus: "1000" }, "linux.cpuset_cpus"],
         [{ memory_limit_in_bytes: 1 }, "linux.memory_limit_in_bytes"],
         [{ memory_limit_in_bytes: 64 * MiB, unified: { "memory.high": "max" } }, "linux.unified"],
       ];

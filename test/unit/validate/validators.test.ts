@@ -280,6 +280,9 @@ describe("request validation", () => {
       checkCpuset("f", "0-1,3,5-7");
       fails(() => checkCpuset("f", "0,,1"), "f");
       fails(() => checkCpuset("f", "99999"), "f");
+      checkCpuset("f", "0-1", "0-3");
+      fails(() => checkCpuset("f", "1000", "0-1"), "f");
+      fails(() => checkCpuset("f", "1-2", "0-1,3"), "f");
     });
   });
 
@@ -316,6 +319,11 @@ describe("request validation", () => {
         "a NUL in an env value",
         { envs: [{ key: "A", value: Buffer.from("x\0") }] },
         "config.envs[0].value",
+      ],
+      [
+        "a mount over the root",
+        { mounts: [mount({ container_path: "//." })] },
+        "config.mounts[0].container_path",
       ],
       ["a relative working_dir", { working_dir: "work" }, "config.working_dir"],
       ["log_path '.'", { log_path: "." }, "config.log_path"],
