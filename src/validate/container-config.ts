@@ -43,6 +43,12 @@ export function validateContainerFields(cfg: ContainerConfig__Output, host: Reso
 
   let used = checkArgv("config.command", cfg.command);
   used += checkArgv("config.args", cfg.args, MAX_EXEC_CHARS - used);
+  // runc echoes the executable in its errors; one over a pipe's 64 KiB deadlocks its create.
+  const [exeField, exe] =
+    cfg.command.length > 0
+      ? ["config.command[0]", cfg.command[0]]
+      : ["config.args[0]", cfg.args[0]];
+  if (exe !== undefined) checkString(exeField, exe, MAX_PATH_CHARS);
   for (const [i, e] of cfg.envs.entries()) {
     const f = `config.envs[${i}]`;
     if (e.key === "" || e.key.includes("=")) {

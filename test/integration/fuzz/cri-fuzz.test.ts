@@ -219,6 +219,8 @@ describe("CRI fuzz (seeded, every RPC, hostile fields)", function () {
         else if (template && roll < 0.7) req = gen.mutate(template());
         else req = gen.message(m.request);
       }
+      // Sanitized on a copy: templates share the fixtures' configs.
+      req = structuredClone(req);
       sanitize(m.name, req, rules);
       const isEvents = m.name === "GetContainerEvents";
       const t0 = Date.now();
@@ -246,6 +248,8 @@ describe("CRI fuzz (seeded, every RPC, hostile fields)", function () {
       });
     }
 
+    const dump = process.env["BERTH_FUZZ_DUMP"];
+    if (dump) await fs.writeFile(dump, outcomes.map((o) => JSON.stringify(o)).join("\n") + "\n");
     const byCode = new Map<string, number>();
     for (const o of outcomes) {
       const name = status[o.code] ?? String(o.code);

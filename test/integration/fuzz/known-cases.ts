@@ -46,6 +46,8 @@ export function knownCases(f: Fixtures): [string, Record<string, unknown>][] {
     ["CreateContainer", ctr({ metadata: { name: `${MARK}\0ctr` } })],
     ["CreateContainer", ctr({ command: ["/bin/sh\0"] })],
     ["CreateContainer", ctr({ log_path: "." })],
+    ["CreateContainer", ctr({ log_path: `${MARK}-pöd.log` })],
+    ["CreateContainer", ctr({ command: [`${MARK}-${"b".repeat(100 * 1024)}`, "600"] })],
     ["CreateContainer", ctr({ log_path: `${MARK}\0.log` })],
     ["CreateContainer", res({ memory_limit_in_bytes: 1 })],
     ["CreateContainer", res({ unified: { "memory.high": "max" } })],

@@ -80,6 +80,8 @@ describe("hostile container requests (real pod)", function () {
     ],
     ["a NUL in working_dir", { working_dir: "/tmp\0" }, "config.working_dir"],
     ["log_path '.'", { log_path: "." }, "config.log_path"],
+    ["a non-ASCII log_path", { log_path: "pöd-✓.log" }, "config.log_path"],
+    ["a 100 KB executable", { command: ["x".repeat(100 * 1024), "600"] }, "config.command[0]"],
     ["a NUL in log_path", { log_path: "a\0.log" }, "config.log_path"],
     ["an absolute log_path", { log_path: "/tmp/escape.log" }, "config.log_path"],
     [
