@@ -47,7 +47,7 @@ function seconds(value: string, field: string): number {
 
 export function containerHandlers(deps: PodDeps): CriHandlers {
   const { ctx, sandboxes, containers } = deps;
-  const resourceHost = { cgroupUnified: ctx.hostFeatures.cgroupUnified ?? false };
+  const resourceHost = ctx.hostFeatures;
   const list = (filter: Parameters<typeof containerMatches>[1]) => {
     const out = [];
     for (const rec of ctx.containers.peek())

@@ -128,7 +128,7 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
     UpdatePodSandboxResources: async (req) => {
       // kubelet resizes the pod cgroup (cgroup_parent) itself; the runtime records the new
       // overhead and resources so its status and later decisions see them, as containerd does.
-      const host = { cgroupUnified: ctx.hostFeatures.cgroupUnified ?? false };
+      const host = ctx.hostFeatures;
       if (req.overhead) validateResources(req.overhead, "overhead", host);
       if (req.resources) validateResources(req.resources, "resources", host);
       const rec = ctx.sandboxes.resolve(req.pod_sandbox_id);

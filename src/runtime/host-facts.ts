@@ -23,6 +23,13 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+async function readTrimmed(p: string): Promise<string | undefined> {
+  return fs.readFile(p, "utf8").then(
+    (s) => s.trim(),
+    () => undefined,
+  );
+}
+
 export function statusField(status: string, key: string): string | undefined {
   const m = new RegExp(`^${key}:\\s*(\\S+)`, "m").exec(status);
   return m?.[1];
@@ -42,6 +49,9 @@ export async function readHostFacts(): Promise<HostFacts> {
       apparmor: await exists("/sys/kernel/security/apparmor/profiles"),
       selinux: await exists("/sys/fs/selinux/enforce"),
       cgroupUnified: cgroups.mode === "v2",
+      onlineCpus: await readTrimmed("/sys/devices/system/cpu/online"),
+      // Without NUMA there is no node directory: memory node 0 is all there is.
+      onlineMems: (await readTrimmed("/sys/devices/system/node/online")) ?? "0",
     },
     cgroups,
   };

@@ -1,6 +1,7 @@
 // ContainerConfig as CreateContainer receives it, checked whole before anything is made:
 // every string (NULs, size), the name, image, argv and env (the kernel's limits), paths,
 // devices, labels and annotations, the log path and the resources.
+import * as path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
 import type { ContainerConfig__Output } from "../gen/runtime/v1/ContainerConfig.js";
 import { checkContainerMetadata, checkStringMap } from "./metadata.js";
@@ -42,6 +43,12 @@ export function validateContainerFields(cfg: ContainerConfig__Output, host: Reso
 
   let used = checkArgv("config.command", cfg.command);
   used += checkArgv("config.args", cfg.args, MAX_EXEC_CHARS - used);
+  // runc echoes the executable in its errors; one over a pipe's 64 KiB deadlocks its create.
+  const [exeField, exe] =
+    cfg.command.length > 0
+      ? ["config.command[0]", cfg.command[0]]
+      : ["config.args[0]", cfg.args[0]];
+  if (exe !== undefined) checkString(exeField, exe, MAX_PATH_CHARS);
   for (const [i, e] of cfg.envs.entries()) {
     const f = `config.envs[${i}]`;
     if (e.key === "" || e.key.includes("=")) {
@@ -65,6 +72,13 @@ export function validateContainerFields(cfg: ContainerConfig__Output, host: Reso
     checkString(`config.mounts[${i}].host_path`, m.host_path, MAX_PATH_CHARS);
     if (!m.container_path.startsWith("/")) {
       throw new InvalidArgumentError(`config.mounts[${i}].container_path`, "must be absolute");
+    }
+    // A mount over the container's root hides its /proc from runc: it fails half-way through.
+    if (path.posix.resolve("/", m.container_path) === "/") {
+      throw new InvalidArgumentError(
+        `config.mounts[${i}].container_path`,
+        "must not be the container's root",
+      );
     }
   }
   for (const [i, d] of cfg.devices.entries()) {

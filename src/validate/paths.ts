@@ -48,10 +48,21 @@ export function checkCgroupParent(
   }
 }
 
+/**
+ * Printable ASCII: log paths reach conmon's command line, and conmon (GLib's option parser in
+ * the C locale) exits 1 on any other byte, after berth has waited for it for over a second.
+ */
+function checkConmonSafe(field: string, value: string): void {
+  if (!/^[\x20-\x7e]*$/.test(value)) {
+    throw new InvalidArgumentError(field, `${quote(value)} must be printable ASCII`);
+  }
+}
+
 /** PodSandboxConfig.log_directory: absolute, no `..`, or "" for none. */
 export function checkLogDirectory(value: string, field = "config.log_directory"): void {
   if (value === "") return;
   checkAbsolutePath(field, value);
+  checkConmonSafe(field, value);
   if (value.split("/").every((c) => c === "" || c === ".")) {
     throw new InvalidArgumentError(field, "must not be the root directory");
   }
@@ -64,6 +75,7 @@ export function checkLogDirectory(value: string, field = "config.log_directory")
 export function checkLogPath(value: string, field = "config.log_path"): void {
   if (value === "") return;
   checkString(field, value, MAX_PATH_CHARS);
+  checkConmonSafe(field, value);
   if (value.startsWith("/")) {
     throw new InvalidArgumentError(
       field,

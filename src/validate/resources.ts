@@ -25,7 +25,10 @@ const UNIFIED_KEY = /^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/;
 
 export interface ResourceHost {
   /** True on a pure cgroup v2 host: the only setup where `unified` can be applied. */
-  cgroupUnified: boolean;
+  cgroupUnified?: boolean;
+  /** The host's online CPUs and memory nodes ("0-3,5"); a cpuset naming others is refused. */
+  onlineCpus?: string;
+  onlineMems?: string;
 }
 
 function int64(field: string, value: string): number {
@@ -43,16 +46,38 @@ function range(field: string, n: number, min: number, max: number): void {
   }
 }
 
-/** `0-3,5,7-8` as cpuset.cpus / cpuset.mems read it. */
-export function checkCpuset(field: string, value: string): void {
-  if (value === "") return;
-  checkString(field, value, MAX_CPUSET_CHARS);
+/** The ranges of a `0-3,5,7-8` list (cpuset.cpus / cpuset.mems), or undefined when malformed. */
+function parseCpuList(value: string): [number, number][] | undefined {
+  const out: [number, number][] = [];
   for (const part of value.split(",")) {
     const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
     const lo = Number(m?.[1]);
     const hi = m?.[2] !== undefined ? Number(m[2]) : lo;
-    if (!m || lo > hi || hi > MAX_CPU_INDEX) {
-      throw new InvalidArgumentError(field, `${quote(value)} is not a list like "0-3,5"`);
+    if (!m || lo > hi || hi > MAX_CPU_INDEX) return undefined;
+    out.push([lo, hi]);
+  }
+  return out;
+}
+
+/**
+ * A cpuset list, naming only CPUs (or memory nodes) in `online` when that is known: the
+ * kernel refuses others, and runc then fails half-way through an update.
+ */
+export function checkCpuset(field: string, value: string, online?: string): void {
+  if (value === "") return;
+  checkString(field, value, MAX_CPUSET_CHARS);
+  const ranges = parseCpuList(value);
+  if (!ranges) throw new InvalidArgumentError(field, `${quote(value)} is not a list like "0-3,5"`);
+  const avail = online !== undefined ? parseCpuList(online) : undefined;
+  if (!avail) return;
+  for (const [lo, hi] of ranges) {
+    for (let n = lo; n <= hi; n++) {
+      if (!avail.some(([a, b]) => n >= a && n <= b)) {
+        throw new InvalidArgumentError(
+          field,
+          `${n} is not online on this host (online: ${online})`,
+        );
+      }
     }
   }
 }
@@ -99,8 +124,8 @@ export function validateResources(
   if (oom < -1000 || oom > 1000) {
     throw new InvalidArgumentError(`${field}.oom_score_adj`, `${oom} is outside -1000..1000`);
   }
-  checkCpuset(`${field}.cpuset_cpus`, r.cpuset_cpus);
-  checkCpuset(`${field}.cpuset_mems`, r.cpuset_mems);
+  checkCpuset(`${field}.cpuset_cpus`, r.cpuset_cpus, host.onlineCpus);
+  checkCpuset(`${field}.cpuset_mems`, r.cpuset_mems, host.onlineMems);
 
   if (r.hugepage_limits.length > 16) {
     throw new InvalidArgumentError(`${field}.hugepage_limits`, "more than 16 page sizes");
@@ -119,7 +144,7 @@ export function validateResources(
   }
 
   const unified = Object.entries(r.unified);
-  if (unified.length > 0 && !host.cgroupUnified) {
+  if (unified.length > 0 && host.cgroupUnified !== true) {
     throw new InvalidArgumentError(
       `${field}.unified`,
       "is only for cgroup v2 hosts; this host uses cgroup v1",

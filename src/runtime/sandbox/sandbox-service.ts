@@ -111,8 +111,8 @@ export class SandboxService {
   /** The request's config checked against this host (INVALID_ARGUMENT naming the field). */
   validate(config: PodSandboxConfig__Output | null): PodSandboxConfig__Output {
     return validateSandboxConfig(config, {
+      ...this.ctx.hostFeatures,
       cgroupDriver: this.ctx.config.cgroup_driver,
-      cgroupUnified: this.ctx.hostFeatures.cgroupUnified ?? false,
     });
   }
 

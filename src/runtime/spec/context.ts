@@ -38,6 +38,9 @@ export interface HostFeatures {
   selinux: boolean;
   /** A pure cgroup v2 host: the only one where `unified` resources can be applied. */
   cgroupUnified?: boolean;
+  /** The host's online CPUs and memory nodes ("0-3"), which a cpuset may name. */
+  onlineCpus?: string;
+  onlineMems?: string;
 }
 
 /** A host device, stat'ed beforehand (prepare.ts), to expose in the container. */

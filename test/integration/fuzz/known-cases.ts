@@ -46,6 +46,8 @@ export function knownCases(f: Fixtures): [string, Record<string, unknown>][] {
     ["CreateContainer", ctr({ metadata: { name: `${MARK}\0ctr` } })],
     ["CreateContainer", ctr({ command: ["/bin/sh\0"] })],
     ["CreateContainer", ctr({ log_path: "." })],
+    ["CreateContainer", ctr({ log_path: `${MARK}-pöd.log` })],
+    ["CreateContainer", ctr({ command: [`${MARK}-${"b".repeat(100 * 1024)}`, "600"] })],
     ["CreateContainer", ctr({ log_path: `${MARK}\0.log` })],
     ["CreateContainer", res({ memory_limit_in_bytes: 1 })],
     ["CreateContainer", res({ unified: { "memory.high": "max" } })],
@@ -59,6 +61,8 @@ export function knownCases(f: Fixtures): [string, Record<string, unknown>][] {
     ["UpdateContainerResources", update({ oom_score_adj: 100000 })],
     ["UpdateContainerResources", update({ memory_limit_in_bytes: 1 })],
     ["UpdateContainerResources", update({ cpu_period: 10 })],
+    ["UpdateContainerResources", update({ memory_limit_in_bytes: 64 * MiB, cpuset_cpus: "1000" })],
+    ["CreateContainer", ctr({ mounts: [{ container_path: "//", host_path: "/tmp" }] })],
     ["ExecSync", { container_id: f.ctrId, cmd: ["/bin/echo\0"], timeout: 2 }],
     ["ExecSync", { container_id: f.ctrId, cmd: ["/bin/echo", "hi"], timeout: 12582912 }],
   ];

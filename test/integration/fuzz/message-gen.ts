@@ -163,6 +163,8 @@ export class MessageGen {
 
   private like(old: unknown): unknown {
     const r = this.rng;
+    // An int64 travels as a decimal string: it stays a number, or the client cannot encode it.
+    if (typeof old === "string" && /^-?\d+$/.test(old)) return r.pick(HOSTILE_INT64);
     if (typeof old === "string") return hostileString(r, this.ids());
     if (typeof old === "number")
       return r.chance(0.5) ? r.pick(HOSTILE_INT32) : r.pick(HOSTILE_INT64);

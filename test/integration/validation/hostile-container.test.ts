@@ -80,6 +80,8 @@ describe("hostile container requests (real pod)", function () {
     ],
     ["a NUL in working_dir", { working_dir: "/tmp\0" }, "config.working_dir"],
     ["log_path '.'", { log_path: "." }, "config.log_path"],
+    ["a non-ASCII log_path", { log_path: "pöd-✓.log" }, "config.log_path"],
+    ["a 100 KB executable", { command: ["x".repeat(100 * 1024), "600"] }, "config.command[0]"],
     ["a NUL in log_path", { log_path: "a\0.log" }, "config.log_path"],
     ["an absolute log_path", { log_path: "/tmp/escape.log" }, "config.log_path"],
     [
@@ -185,6 +187,8 @@ describe("hostile container requests (real pod)", function () {
         [{ memory_limit_in_bytes: 64 * MiB, cpu_period: 10 }, "linux.cpu_period"],
         [{ memory_limit_in_bytes: 64 * MiB, cpu_shares: 300000 }, "linux.cpu_shares"],
         [{ memory_limit_in_bytes: 64 * MiB, cpuset_cpus: "0-" }, "linux.cpuset_cpus"],
+        // Well-formed, but no such CPU: runc failed half-way ("Setting back cgroup configs").
+        [{ memory_limit_in_bytes: 64 * MiB, cpuset_cpus: "1000" }, "linux.cpuset_cpus"],
         [{ memory_limit_in_bytes: 1 }, "linux.memory_limit_in_bytes"],
         [{ memory_limit_in_bytes: 64 * MiB, unified: { "memory.high": "max" } }, "linux.unified"],
       ];

@@ -280,6 +280,9 @@ describe("request validation", () => {
       checkCpuset("f", "0-1,3,5-7");
       fails(() => checkCpuset("f", "0,,1"), "f");
       fails(() => checkCpuset("f", "99999"), "f");
+      checkCpuset("f", "0-1", "0-3");
+      fails(() => checkCpuset("f", "1000", "0-1"), "f");
+      fails(() => checkCpuset("f", "1-2", "0-1,3"), "f");
     });
   });
 
@@ -301,7 +304,10 @@ describe("request validation", () => {
       ["a non-ASCII name", { metadata: { name: "ä", attempt: 0 } }, "config.metadata.name"],
       ["a NUL in the command", { command: ["/bin/sh\0"] }, "config.command[0]"],
       ["a NUL in args", { args: ["a", "b\0"] }, "config.args[1]"],
-      ["a 200 KiB argument", { args: ["x".repeat(200 * 1024)] }, "config.args[0]"],
+      ["a 100 KB executable", { command: ["x".repeat(100_000)] }, "config.command[0]"],
+      ["a 100 KB executable in args", { args: ["x".repeat(100_000)] }, "config.args[0]"],
+      ["a non-ASCII log_path", { log_path: "pöd.log" }, "config.log_path"],
+      ["a 200 KiB argument", { args: ["ls", "x".repeat(200 * 1024)] }, "config.args[1]"],
       [
         "argv over 1 MiB in all",
         { args: Array.from({ length: 10 }, () => "x".repeat(120 * 1024)) },
@@ -316,6 +322,11 @@ describe("request validation", () => {
         "a NUL in an env value",
         { envs: [{ key: "A", value: Buffer.from("x\0") }] },
         "config.envs[0].value",
+      ],
+      [
+        "a mount over the root",
+        { mounts: [mount({ container_path: "//." })] },
+        "config.mounts[0].container_path",
       ],
       ["a relative working_dir", { working_dir: "work" }, "config.working_dir"],
       ["log_path '.'", { log_path: "." }, "config.log_path"],
