@@ -51,7 +51,7 @@ export function imageHandlers(deps: ImageDeps): CriHandlers {
   const inUseChains = () => new Set([...deps.runtime.containers.peek()].map((c) => c.topChainId));
 
   return {
-    PullImage: async (req) => {
+    PullImage: async (req, { signal }) => {
       const name = req.image?.image ?? "";
       if (name === "") throw new InvalidArgumentError("image.image", "must not be empty");
       const a = req.auth;
@@ -66,6 +66,7 @@ export function imageHandlers(deps: ImageDeps): CriHandlers {
               registry_token: a.registry_token,
             }
           : undefined,
+        signal,
       );
       return { image_ref: rec.id };
     },

@@ -1,7 +1,7 @@
 // PullImage: resolve the reference, fetch manifest and config, download the layers the snapshot
 // store does not have yet (a few at a time), unpack each into its snapshot in order, and record
 // the image. Concurrent pulls of one reference share one run.
-import { errorMessage } from "../errors.js";
+import { UnavailableError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { BerthMetrics } from "../metrics/berth-metrics.js";
 import type { CommandRunner } from "../util/command.js";
@@ -68,23 +68,67 @@ async function mapLimit<T, R>(
   return out;
 }
 
+/** One pull in progress and who waits for it. */
+interface RunningPull {
+  result: Promise<ImageRecord>;
+  /** Callers still waiting; a caller without a signal waits for good. */
+  waiting: number;
+  abort: AbortController;
+}
+
 export class Puller {
-  private readonly inflight = new Map<string, Promise<ImageRecord>>();
+  private readonly inflight = new Map<string, RunningPull>();
 
   constructor(private readonly deps: PullerDeps) {}
 
-  pull(image: string, credentials?: RegistryCredentials): Promise<ImageRecord> {
+  /**
+   * Pulls `image`, sharing a pull of the same reference already running. `signal` is the
+   * caller's (its gRPC call's): when every caller of a pull has gone, the pull stops — its
+   * downloads end and nothing more is unpacked or recorded.
+   */
+  pull(
+    image: string,
+    credentials?: RegistryCredentials,
+    signal?: AbortSignal,
+  ): Promise<ImageRecord> {
     const ref = parseReference(image);
     const key = formatReference(ref);
     let running = this.inflight.get(key);
     if (!running) {
-      running = this.run(image, credentials).finally(() => this.inflight.delete(key));
+      const abort = new AbortController();
+      const result = this.run(image, credentials, abort.signal).finally(() =>
+        this.inflight.delete(key),
+      );
+      running = { result, waiting: 0, abort };
       this.inflight.set(key, running);
     }
-    return running;
+    const pull = running;
+    pull.waiting++;
+    if (signal) {
+      const gone = () => {
+        pull.waiting--;
+        if (pull.waiting === 0) {
+          this.deps.log.info({ image: key }, "every caller of this pull is gone; stopping it");
+          pull.abort.abort(new UnavailableError(`pull of ${key} cancelled: no caller waits`));
+        }
+      };
+      if (signal.aborted) gone();
+      else {
+        signal.addEventListener("abort", gone, { once: true });
+        void pull.result.then(
+          () => signal.removeEventListener("abort", gone),
+          () => signal.removeEventListener("abort", gone),
+        );
+      }
+    }
+    return pull.result;
   }
 
-  private async run(image: string, credentials?: RegistryCredentials): Promise<ImageRecord> {
+  private async run(
+    image: string,
+    credentials: RegistryCredentials | undefined,
+    signal: AbortSignal,
+  ): Promise<ImageRecord> {
     const { client, content, snapshots, images, metrics } = this.deps;
     const ref = parseReference(image);
     const log = this.deps.log.child({ image: formatReference(ref) });
@@ -92,6 +136,7 @@ export class Puller {
     let release: (() => void) | undefined;
     try {
       const fetched = await fetchImage(client, ref, credentials ? { credentials } : {});
+      signal.throwIfAborted();
       const diffIds = fetched.config.value.rootfs.diff_ids;
       if (diffIds.length !== fetched.layers.length) {
         throw new Error(
@@ -110,6 +155,7 @@ export class Puller {
         fetched.layers,
         this.deps.maxConcurrentDownloads,
         async (layer, i) => {
+          signal.throwIfAborted();
           if (snapshots.get(chains[i]!)) {
             metrics.layerReuse.inc();
             return undefined;
@@ -119,6 +165,7 @@ export class Puller {
           const path = await fetchBlob(client, content, ref, layer, {
             ...(credentials ? { credentials } : {}),
             endpoint: fetched.endpoint,
+            signal,
             onProgress: (done) => {
               metrics.imagePullBytes.inc(done - counted);
               counted = done;
@@ -131,6 +178,7 @@ export class Puller {
       for (const [i, layer] of fetched.layers.entries()) {
         const blob = blobs[i];
         if (blob === undefined) continue;
+        signal.throwIfAborted();
         await snapshots.prepare({
           parent: i === 0 ? null : chains[i - 1]!,
           diffId: diffIds[i]!,
@@ -141,6 +189,7 @@ export class Puller {
       await content.writeBytes(fetched.config.digest, fetched.config.bytes);
       await content.writeBytes(fetched.manifest.digest, fetched.manifest.bytes);
 
+      signal.throwIfAborted();
       const tag = repoTag(ref);
       const size = fetched.config.bytes.length + fetched.layers.reduce((sum, l) => sum + l.size, 0);
       const rec = await images.add({

@@ -6,7 +6,8 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { errorMessage } from "../errors.js";
 import { removeCgroupPath } from "./oci/cgroup-dirs.js";
-import { processAlive, readPidFile } from "./oci/conmon.js";
+import { readPidFile } from "./oci/conmon.js";
+import { waitProcessGone } from "../util/process-wait.js";
 import type { RuntimeContext } from "./runtime-context.js";
 
 type LeftoverDeps = Pick<
@@ -20,15 +21,6 @@ function recordedIds(ctx: LeftoverDeps): Set<string> {
   for (const c of ctx.containers.list()) ids.add(c.id);
   for (const s of ctx.sandboxes.list()) ids.add(s.id);
   return ids;
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (processAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
 }
 
 /** True when `pid` is a conmon monitoring `id` (a pid file can outlive its process). */
@@ -64,13 +56,13 @@ export async function deleteOrphanEverywhere(
   const conmon = await readPidFile(path.join(persistDir, "conmon-pidfile")).catch(() => undefined);
   if (conmon !== undefined && (await isConmonOf(conmon, id))) {
     // conmon leaves on its own once its container is gone; one that stays is ended.
-    if (!(await waitGone(conmon, 2000))) {
+    if (!(await waitProcessGone(conmon, 2000))) {
       try {
         process.kill(conmon, "SIGKILL");
       } catch {
         // gone meanwhile
       }
-      await waitGone(conmon, 2000);
+      await waitProcessGone(conmon, 2000);
     }
   }
 }

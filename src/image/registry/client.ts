@@ -163,6 +163,10 @@ export class RegistryClient {
       res.body.on("error", (err: unknown) =>
         verifier.destroy(err instanceof Error ? err : new Error(String(err))),
       );
+      // A reader that gives up (a cancelled pull) destroys what it got: the download ends too.
+      verifier.once("close", () => {
+        if (!res.body.destroyed) res.body.destroy();
+      });
       return res.body.pipe(verifier);
     });
   }

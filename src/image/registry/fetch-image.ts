@@ -127,6 +127,8 @@ export interface FetchBlobOptions {
   endpoint?: RegistryEndpoint;
   /** Called as bytes of this blob arrive (not called when the blob is already stored). */
   onProgress?: ProgressCallback;
+  /** Ends the download (the stream is destroyed with the signal's reason) when it aborts. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -143,7 +145,21 @@ export async function fetchBlob(
   return store.ensure(
     desc.digest,
     desc.size,
-    () => client.openBlob(ref, desc, opts.credentials, opts.endpoint),
+    async () => {
+      const signal = opts.signal;
+      signal?.throwIfAborted();
+      const stream = await client.openBlob(ref, desc, opts.credentials, opts.endpoint);
+      if (signal) {
+        const stop = () =>
+          stream.destroy(signal.reason instanceof Error ? signal.reason : undefined);
+        if (signal.aborted) stop();
+        else {
+          signal.addEventListener("abort", stop, { once: true });
+          stream.once("close", () => signal.removeEventListener("abort", stop));
+        }
+      }
+      return stream;
+    },
     opts.onProgress,
   );
 }

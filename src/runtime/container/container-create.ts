@@ -8,6 +8,7 @@ import type { ContainerConfig__Output } from "../../gen/runtime/v1/ContainerConf
 import { mountOverlay, unmount } from "../../image/overlay-mount.js";
 import { lexicalJoin } from "../../util/secure-join.js";
 import { settleAll } from "../../util/settle-all.js";
+import { waitProcessGone } from "../../util/process-wait.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { createContainer } from "../oci/conmon.js";
@@ -212,7 +213,12 @@ async function createWithImage(
       },
       { conmonPath: ctx.config.conmon_path, launcher: ctx.launcher, logger: ctx.log },
     );
-    undo.push("delete container", () => runtime.delete(id, true));
+    undo.push("delete container", async () => {
+      await runtime.delete(id, true);
+      // conmon writes the exit file as it leaves: wait for it, then remove the file.
+      await waitProcessGone(created.conmonPid, 2000);
+      await fs.rm(path.join(paths.exitDir, id), { force: true });
+    });
     await ctx.testPause("create-container");
 
     const rec: ContainerRecord = {

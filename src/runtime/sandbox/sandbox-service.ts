@@ -8,6 +8,7 @@ import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxCo
 import { createNetns, removeNetns } from "../../network/netns.js";
 import { toCniPortMappings } from "../../network/cni-exec.js";
 import { KeyedRwLock } from "../../util/keyed-rw-lock.js";
+import { waitProcessGone } from "../../util/process-wait.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { removeCgroupPath } from "../oci/cgroup-dirs.js";
@@ -248,7 +249,11 @@ export class SandboxService {
         logger: this.ctx.log,
       },
     );
-    undo.push("delete infra", () => runtime.delete(id, true));
+    undo.push("delete infra", async () => {
+      await runtime.delete(id, true);
+      // conmon writes the exit file as it leaves: wait for it, so the file is removed after.
+      await waitProcessGone(created.conmonPid, 2000);
+    });
     await this.ctx.testPause("sandbox-created");
     await runtime.start(id);
     await this.ctx.testPause("run-pod-sandbox");

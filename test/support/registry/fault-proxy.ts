@@ -38,7 +38,14 @@ export class FaultProxy {
   readonly requests: RecordedRequest[] = [];
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Blob responses halted by stallBlobsAfterBytes whose client has not gone yet. */
+  private readonly stalled = new Set<ServerResponse>();
   port = 0;
+
+  /** How many stalled blob downloads are still held open by their client. */
+  get stalledOpen(): number {
+    return this.stalled.size;
+  }
 
   constructor(private readonly upstreamPort: number) {}
 
@@ -121,6 +128,10 @@ export class FaultProxy {
       if (limit !== undefined && sent + out.length >= limit) {
         res.write(out.subarray(0, Math.max(0, limit - sent)));
         halted = true;
+        if (f.stallBlobsAfterBytes !== undefined) {
+          this.stalled.add(res);
+          res.once("close", () => this.stalled.delete(res));
+        }
         if (f.cutBlobsAfterBytes !== undefined) {
           // Let the partial bytes leave before the reset.
           setTimeout(() => res.socket?.destroy(), 50);
