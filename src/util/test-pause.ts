@@ -22,7 +22,8 @@ export const TEST_PAUSE_STEPS = [
 
 export type TestPauseStep = (typeof TEST_PAUSE_STEPS)[number];
 
-export type TestPause = (step: TestPauseStep) => Promise<void>;
+/** `ids` (e.g. `{ pod_sandbox_id }`) go on the log line, so a test can tell whose call it is. */
+export type TestPause = (step: TestPauseStep, ids?: Record<string, string>) => Promise<void>;
 
 export const NO_TEST_PAUSE: TestPause = () => Promise.resolve();
 
@@ -52,13 +53,13 @@ export function testPauseFromEnv(env: NodeJS.ProcessEnv, log: Logger): TestPause
       : undefined;
   if (pause === undefined && delay === undefined) return NO_TEST_PAUSE;
   log.warn({ pause, delay, delayMs }, "test pause points armed");
-  return async (step) => {
+  return async (step, ids = {}) => {
     if (step === delay) {
-      log.warn({ step, ms: delayMs }, "test delay point reached");
+      log.warn({ ...ids, step, ms: delayMs }, "test delay point reached");
       await new Promise((r) => setTimeout(r, delayMs));
     }
     if (step !== pause) return;
-    log.warn({ step }, "test pause point reached");
+    log.warn({ ...ids, step }, "test pause point reached");
     await new Promise<never>(() => undefined);
   };
 }

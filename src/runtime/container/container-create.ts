@@ -219,7 +219,7 @@ async function createWithImage(
       await waitProcessGone(created.conmonPid, 2000);
       await fs.rm(path.join(paths.exitDir, id), { force: true });
     });
-    await ctx.testPause("create-container");
+    await ctx.testPause("create-container", { container_id: id });
 
     const rec: ContainerRecord = {
       version: 1,

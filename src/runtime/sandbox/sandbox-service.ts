@@ -200,7 +200,7 @@ export class SandboxService {
       undo.push("CNI DEL", () => this.ctx.cni.teardownPodNetwork(podReq));
       ips = net.ips;
       await fs.writeFile(files.hosts, hostsFile(hostname, ips));
-      await this.ctx.testPause("sandbox-network");
+      await this.ctx.testPause("sandbox-network", { pod_sandbox_id: id });
     }
 
     const cgroupParent = SandboxService.cgroupParent(cfg, id);
@@ -231,7 +231,7 @@ export class SandboxService {
     undo.push("remove pod cgroups", () => this.removeCgroups(cgroupParent, id));
     undo.push("remove socket link", () => fs.rm(paths.socketLink(id), { force: true }));
     undo.push("remove exit file", () => fs.rm(path.join(paths.exitDir, id), { force: true }));
-    await this.ctx.testPause("sandbox-spec");
+    await this.ctx.testPause("sandbox-spec", { pod_sandbox_id: id });
     const created = await createContainer(
       runtime,
       {
@@ -254,9 +254,9 @@ export class SandboxService {
       // conmon writes the exit file as it leaves: wait for it, so the file is removed after.
       await waitProcessGone(created.conmonPid, 2000);
     });
-    await this.ctx.testPause("sandbox-created");
+    await this.ctx.testPause("sandbox-created", { pod_sandbox_id: id });
     await runtime.start(id);
-    await this.ctx.testPause("run-pod-sandbox");
+    await this.ctx.testPause("run-pod-sandbox", { pod_sandbox_id: id });
 
     const rec: SandboxRecord = {
       version: 1,
@@ -299,7 +299,7 @@ export class SandboxService {
       try {
         await stopContainers(rec.id);
         await this.stopInfra(rec);
-        await this.ctx.testPause("stop-pod-sandbox");
+        await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
         await this.releaseNetwork(rec);
         await unmountIfMounted(rec.files.shm, this.ctx.runner);
         if (rec.stoppedAt === "0") {
@@ -372,7 +372,7 @@ export class SandboxService {
       await removeContainers(rec.id);
       const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
       await runtime.delete(rec.id, true);
-      await this.ctx.testPause("remove-pod-sandbox");
+      await this.ctx.testPause("remove-pod-sandbox", { pod_sandbox_id: rec.id });
       await this.removeCgroups(rec.cgroupParent, rec.id);
       await unmountIfMounted(rec.files.shm, this.ctx.runner);
       await fs.rm(this.ctx.paths.pod(rec.id), { recursive: true, force: true });
