@@ -3,7 +3,6 @@
 // is left on the host.
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
-import { rm, rmdir } from "node:fs/promises";
 import * as path from "node:path";
 import { expect } from "chai";
 import type { Berthd } from "../../support/berthd.js";
@@ -14,8 +13,6 @@ import { alive, cgroupProcs } from "../state/state-helpers.js";
 export interface Seen {
   pods: Set<string>;
   containers: Set<string>;
-  /** Ids a crash left on disk with no record: what recovery must clean up (`leaks`' part). */
-  halfMade: Set<string>;
 }
 
 function ls(dir: string): string[] {
@@ -27,18 +24,11 @@ function ls(dir: string): string[] {
 }
 
 export function noteIds(b: Berthd, seen: Seen): void {
-  const records = new Set([
-    ...ls(path.join(b.root, "sandboxes")),
-    ...ls(path.join(b.root, "containers")),
-  ]);
   for (const [dir, set] of [
     ["pods", seen.pods],
     ["containers", seen.containers],
   ] as const) {
-    for (const id of ls(path.join(b.state, dir))) {
-      set.add(id);
-      if (!records.has(`${id}.json`)) seen.halfMade.add(id);
-    }
+    for (const id of ls(path.join(b.state, dir))) set.add(id);
   }
 }
 
@@ -176,15 +166,6 @@ function ipReservations(b: Berthd): string[] {
   return out;
 }
 
-/**
- * Checks that need `leaks`' fixes (issue 11, "Leaks") are listed here; they are asserted when
- * BERTH_CHAOS_STRICT=1 (for the lead to switch on once that branch is merged) and reported
- * otherwise.
- */
-const LEAKS_OWNED = new Set(["socket links"]);
-/** Residue of half-made objects (no record) is `leaks`' to clean in recovery, in these kinds. */
-const HALF_MADE_KINDS = new Set(["cgroups", "exit files"]);
-
 export interface Leftovers {
   [what: string]: string[];
 }
@@ -212,46 +193,16 @@ export function leftovers(env: PodEnv, seen: Seen): Leftovers {
   };
 }
 
-/**
- * Asserts nothing is left. What `leaks`' fixes remove (socket links; cgroups and exit files of
- * objects a crash left half-made, with no record) is asserted only with BERTH_CHAOS_STRICT=1,
- * reported otherwise, and then removed so the next test starts clean.
- */
+/** Asserts nothing is left, socket links and the residue of half-made objects included. */
 export async function assertNothingLeft(env: PodEnv, seen: Seen): Promise<void> {
-  const strict = process.env["BERTH_CHAOS_STRICT"] === "1";
-  let left: Leftovers = {};
   // Exits and unmounts settle within moments of the last remove.
   const deadline = Date.now() + 3000;
   for (;;) {
-    left = leftovers(env, seen);
-    const bad = Object.entries(left)
-      .map(([what, items]): [string, string[]] => {
-        if (strict) return [what, items];
-        if (LEAKS_OWNED.has(what)) return [what, []];
-        if (HALF_MADE_KINDS.has(what)) {
-          return [what, items.filter((i) => !seen.halfMade.has(path.basename(i)))];
-        }
-        return [what, items];
-      })
-      .filter(([, items]) => items.length > 0);
-    if (bad.length === 0) break;
+    const bad = Object.entries(leftovers(env, seen)).filter(([, items]) => items.length > 0);
+    if (bad.length === 0) return;
     if (Date.now() > deadline) {
       expect(Object.fromEntries(bad), "left behind").to.deep.equal({});
     }
     await new Promise((r) => setTimeout(r, 100));
-  }
-  const pending = Object.entries(left).filter(([, items]) => items.length > 0);
-  if (pending.length > 0) {
-    // Not asserted without BERTH_CHAOS_STRICT (leaks' part of issue 11): said aloud instead,
-    // then removed so the next test starts clean.
-    console.log(
-      `      (chaos: left for the leaks fixes: ${JSON.stringify(Object.fromEntries(pending))})`,
-    );
-    for (const dir of ["exits", "s"]) {
-      for (const id of ls(path.join(env.berthd.state, dir))) {
-        await rm(path.join(env.berthd.state, dir, id), { force: true });
-      }
-    }
-    for (const dir of left["cgroups"] ?? []) await rmdir(dir).catch(() => undefined);
   }
 }

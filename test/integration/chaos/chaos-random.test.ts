@@ -25,7 +25,7 @@ function rng(seed: number): () => number {
 describe("chaos: kill -9 after random delays", function () {
   this.timeout(90_000);
   let env: PodEnv;
-  const seen: Seen = { pods: new Set(), containers: new Set(), halfMade: new Set() };
+  const seen: Seen = { pods: new Set(), containers: new Set() };
   const seed = Number(process.env["BERTH_CHAOS_SEED"] ?? Date.now() % 1_000_000);
   const random = rng(seed);
   before(async function () {

@@ -14,7 +14,7 @@ import { crashDuring, relaunch, removeSeenCgroups } from "./chaos-env.js";
 describe("chaos: kill -9 at each lifecycle step", function () {
   this.timeout(90_000);
   let env: PodEnv;
-  const seen: Seen = { pods: new Set(), containers: new Set(), halfMade: new Set() };
+  const seen: Seen = { pods: new Set(), containers: new Set() };
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();
     env = await startPodEnv();
