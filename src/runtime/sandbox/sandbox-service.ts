@@ -3,7 +3,7 @@
 // Each operation reads: look up → check the state → act → save → answer.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { FailedPreconditionError, InvalidArgumentError, errorMessage } from "../../errors.js";
+import { FailedPreconditionError, errorMessage } from "../../errors.js";
 import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxConfig.js";
 import { createNetns, removeNetns } from "../../network/netns.js";
 import { toCniPortMappings } from "../../network/cni-exec.js";
@@ -20,15 +20,11 @@ import { RuntimePaths } from "../paths.js";
 import { type SandboxRecord, sandboxFullName, sandboxState } from "../records.js";
 import { buildSandboxSpec } from "../spec/sandbox-spec.js";
 import { loadLocalhostSeccompProfiles, localhostSeccompPath } from "../spec/prepare.js";
-import { checkRunAsGroup } from "../spec/user.js";
 import { newId } from "../store/id-index.js";
-import { type SandboxHost, validateSandboxFields } from "../../validate/sandbox-config.js";
-import { validateSysctls } from "../spec/sysctls.js";
+import { SC_FIELD, validateSandboxConfig } from "./sandbox-config.js";
 import { mountShm, podFilePaths, unmountIfMounted, writePodFiles } from "./pod-files.js";
 import { hostsFile } from "./pod-files.js";
 import * as os from "node:os";
-
-const SC_FIELD = "config.linux.security_context";
 
 export class SandboxService {
   /**
@@ -382,22 +378,6 @@ export class SandboxService {
       this.ctx.sandboxNames.release(rec.name);
     });
   }
-}
-
-/** Checks the fields berth relies on; INVALID_ARGUMENT naming the field otherwise. */
-export function validateSandboxConfig(
-  config: PodSandboxConfig__Output | null,
-  host: SandboxHost,
-): PodSandboxConfig__Output {
-  if (!config) throw new InvalidArgumentError("config", "a pod sandbox config is required");
-  validateSandboxFields(config, host);
-  checkRunAsGroup(config.linux?.security_context ?? null, SC_FIELD);
-  // Checked here as well as by the spec builder: that runs after the netns and CNI ADD.
-  validateSysctls(
-    config.linux?.sysctls ?? {},
-    config.linux?.security_context?.namespace_options ?? null,
-  );
-  return config;
 }
 
 export function requireReady(rec: SandboxRecord, ready: boolean): void {
