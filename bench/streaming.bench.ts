@@ -8,7 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { repoRoot } from "../src/cri/proto.js";
+import { repoRoot } from "../src/repo-root.js";
 import { eventually, runPodWith, startPodEnv } from "../test/support/pod-env.js";
 import { fmtMs, median, percentile, timed } from "./stats.js";
 import { freePort } from "../test/support/free-port.js";

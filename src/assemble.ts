@@ -49,8 +49,8 @@ import { type RuntimeContext, ociRuntimeFactory } from "./runtime/runtime-contex
 import type { RuntimeConfigStore } from "./runtime/runtime-config-store.js";
 import { SandboxService } from "./runtime/sandbox/sandbox-service.js";
 import { RuntimeStreams } from "./runtime/streaming/runtime-streams.js";
-import { NameRegistry } from "./runtime/store/name-registry.js";
-import { RecordStore } from "./runtime/store/record-store.js";
+import { NameRegistry } from "./store/name-registry.js";
+import { RecordStore } from "./store/record-store.js";
 import type { StreamingRuntime } from "./streaming/types.js";
 import type { CommandRunner } from "./util/command.js";
 

@@ -1,7 +1,7 @@
 // berth's own version, read once from package.json.
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { repoRoot } from "./cri/proto.js";
+import { repoRoot } from "./repo-root.js";
 
 function readVersion(): string {
   const pkg = JSON.parse(readFileSync(path.join(repoRoot(), "package.json"), "utf8")) as {

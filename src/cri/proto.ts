@@ -7,12 +7,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import type { MethodDefinition } from "@grpc/proto-loader";
 import type { ImageServiceDefinition } from "../gen/runtime/v1/ImageService.js";
 import type { RuntimeServiceDefinition } from "../gen/runtime/v1/RuntimeService.js";
-
-/** Repository root, from dist/src/cri or src/cri. */
-export function repoRoot(): string {
-  const up = __dirname.includes(`${path.sep}dist${path.sep}`) ? ["..", "..", ".."] : ["..", ".."];
-  return path.resolve(__dirname, ...up);
-}
+import { repoRoot } from "../repo-root.js";
 
 export const PROTO_PATH = path.join(repoRoot(), "proto", "runtime", "v1", "api.proto");
 

@@ -3,8 +3,8 @@
 // drops all its names; its snapshots and blobs go once no image and no container uses them.
 import { NotFoundError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
-import { RecordStore } from "../runtime/store/record-store.js";
-import { KeyedMutex } from "../util/keyed-mutex.js";
+import { RecordStore } from "../store/record-store.js";
+import { KeyedMutex } from "../store/keyed-mutex.js";
 import type { ContentStore } from "./content-store.js";
 import { formatReference, parseReference, referenceName } from "./reference.js";
 import type { ImageConfig } from "./registry/manifest.js";

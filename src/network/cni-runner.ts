@@ -5,6 +5,7 @@
 import { promises as fs } from "node:fs";
 import { FailedPreconditionError, InternalError, NotFoundError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
+import { KeyedMutex } from "../store/keyed-mutex.js";
 import type { CommandRunner } from "../util/command.js";
 import { type CachedAttachment, CniResultCache } from "./cni-cache.js";
 import { type CniConfigLookup, loadCniConfigFromDirs } from "./cni-config.js";
@@ -98,7 +99,8 @@ async function exists(p: string): Promise<boolean> {
 
 export class CniRunner {
   private readonly cache: CniResultCache;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Operations on one sandbox run one after another; different sandboxes in parallel. */
+  private readonly locks = new KeyedMutex();
 
   constructor(private readonly opts: CniRunnerOptions) {
     this.cache = new CniResultCache(opts.cacheDir);
@@ -120,18 +122,16 @@ export class CniRunner {
   }
 
   setupPodNetwork(req: PodNetworkRequest): Promise<PodNetworkStatus> {
-    return this.observed("setup", () => this.serialized(req.sandboxId, () => this.setup(req)));
+    return this.observed("setup", () => this.locks.run(req.sandboxId, () => this.setup(req)));
   }
 
   /** Idempotent: a pod with nothing attached (already torn down) succeeds without running plugins. */
   teardownPodNetwork(req: PodNetworkRequest): Promise<void> {
-    return this.observed("teardown", () =>
-      this.serialized(req.sandboxId, () => this.teardown(req)),
-    );
+    return this.observed("teardown", () => this.locks.run(req.sandboxId, () => this.teardown(req)));
   }
 
   checkPodNetwork(req: PodNetworkRequest): Promise<void> {
-    return this.observed("check", () => this.serialized(req.sandboxId, () => this.check(req)));
+    return this.observed("check", () => this.locks.run(req.sandboxId, () => this.check(req)));
   }
 
   private execOptions(networkName: string): ExecPluginOptions {
@@ -354,22 +354,6 @@ export class CniRunner {
     } catch (err) {
       this.opts.observe?.(op, seconds(), err);
       throw err;
-    }
-  }
-
-  /** Runs `fn` after every earlier operation on the same sandbox has finished. */
-  private async serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.locks.get(key) ?? Promise.resolve();
-    const run = before.then(fn, fn);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.locks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === settled) this.locks.delete(key);
     }
   }
 }

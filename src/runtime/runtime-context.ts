@@ -15,8 +15,8 @@ import { OciRuntime } from "./oci/oci-runtime.js";
 import type { RuntimePaths } from "./paths.js";
 import type { ContainerRecord, SandboxRecord } from "./records.js";
 import type { HostFeatures } from "./spec/context.js";
-import type { NameRegistry } from "./store/name-registry.js";
-import type { RecordStore } from "./store/record-store.js";
+import type { NameRegistry } from "../store/name-registry.js";
+import type { RecordStore } from "../store/record-store.js";
 
 export interface RuntimeContext {
   config: BerthConfig;

@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { repoRoot } from "../../src/cri/proto.js";
+import { repoRoot } from "../../src/repo-root.js";
 import { Berthd } from "../support/berthd.js";
 
 interface Run {

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
-import { repoRoot } from "../../src/cri/proto.js";
+import { repoRoot } from "../../src/repo-root.js";
 import { Berthd } from "../support/berthd.js";
 
 function grpcCode(err: unknown): number {

@@ -6,7 +6,7 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CriClient } from "../../src/client/cri-client.js";
-import { repoRoot } from "../../src/cri/proto.js";
+import { repoRoot } from "../../src/repo-root.js";
 
 export interface BerthdOptions {
   /** Extra TOML appended to the generated config (paths are set already). */

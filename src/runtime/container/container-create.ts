@@ -31,7 +31,7 @@ import {
   resolveMountDestinations,
 } from "../spec/prepare.js";
 import { checkRunAsGroup } from "../spec/user.js";
-import { newId } from "../store/id-index.js";
+import { newId } from "../../store/id-index.js";
 import { validateContainerFields } from "../../validate/container-config.js";
 import type { ResourceHost } from "../../validate/resources.js";
 

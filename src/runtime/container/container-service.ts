@@ -10,7 +10,7 @@ import {
 } from "../../errors.js";
 import type { LinuxContainerResources__Output } from "../../gen/runtime/v1/LinuxContainerResources.js";
 import { unmount } from "../../image/overlay-mount.js";
-import { KeyedMutex } from "../../util/keyed-mutex.js";
+import { KeyedMutex } from "../../store/keyed-mutex.js";
 import { nowNs } from "../../util/time.js";
 import { unmountIfMounted } from "../sandbox/pod-files.js";
 import { reopenLog } from "../oci/conmon.js";

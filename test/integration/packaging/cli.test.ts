@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import type * as SmolToml from "smol-toml" with { "resolution-mode": "import" };
-import { repoRoot } from "../../../src/cri/proto.js";
+import { repoRoot } from "../../../src/repo-root.js";
 import { loadCgroupSetup } from "../../../src/metrics/cgroup/detect-setup.js";
 import { BERTHD, run } from "./helpers.js";
 

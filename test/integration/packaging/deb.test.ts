@@ -9,7 +9,7 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { repoRoot } from "../../../src/cri/proto.js";
+import { repoRoot } from "../../../src/repo-root.js";
 import { eventually, type PodEnv, runPodWith, startPodEnv } from "../../support/pod-env.js";
 import { controlFields, dpkgInstalled, type Ran, run, runAsync, runOk } from "./helpers.js";
 

@@ -1,7 +1,7 @@
 // Running the packaging scripts and the installed berthd from tests.
 import { execFile, spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { repoRoot } from "../../../src/cri/proto.js";
+import { repoRoot } from "../../../src/repo-root.js";
 
 export interface Ran {
   code: number | null;

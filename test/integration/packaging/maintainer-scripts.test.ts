@@ -6,7 +6,7 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { repoRoot } from "../../../src/cri/proto.js";
+import { repoRoot } from "../../../src/repo-root.js";
 import { run } from "./helpers.js";
 
 const STUBS = ["systemctl", "deb-systemd-helper", "deb-systemd-invoke"];

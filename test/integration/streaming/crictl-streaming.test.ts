@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { expect } from "chai";
-import { repoRoot } from "../../../src/cri/proto.js";
+import { repoRoot } from "../../../src/repo-root.js";
 import { type PodEnv, eventually, runPodWith, startPodEnv } from "../../support/pod-env.js";
 import { freePort } from "../../support/free-port.js";
 

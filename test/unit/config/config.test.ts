@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { defaultConfig } from "../../../src/config/config.js";
 import { finish, loadConfig, parseHostPort } from "../../../src/config/load.js";
 import { mergeConfig } from "../../../src/config/validate.js";
-import { repoRoot } from "../../../src/cri/proto.js";
+import { repoRoot } from "../../../src/repo-root.js";
 
 describe("config", () => {
   let dir: string;

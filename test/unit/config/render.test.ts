@@ -10,7 +10,7 @@ import {
   tomlValue,
 } from "../../../src/config/render.js";
 import { mergeConfig } from "../../../src/config/validate.js";
-import { repoRoot } from "../../../src/cri/proto.js";
+import { repoRoot } from "../../../src/repo-root.js";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { parse: parseToml } = require("smol-toml") as typeof SmolToml;

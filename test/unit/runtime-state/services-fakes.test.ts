@@ -17,7 +17,7 @@ import {
 import { reconcileContainers, reconcileSandboxes } from "../../../src/runtime/recovery.js";
 import type { RuntimeContext } from "../../../src/runtime/runtime-context.js";
 import { SandboxService } from "../../../src/runtime/sandbox/sandbox-service.js";
-import { RecordStore } from "../../../src/runtime/store/record-store.js";
+import { RecordStore } from "../../../src/store/record-store.js";
 
 describe("state: sandbox service and recovery with fakes", () => {
   let dir: string;

@@ -4,11 +4,11 @@
 // store's back.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { errorMessage, isErrno, NotFoundError } from "../../errors.js";
-import { quote } from "../../validate/text.js";
-import type { Logger } from "../../log.js";
-import { fsyncDir, writeJsonAtomic } from "../../util/atomic-file.js";
-import { KeyedMutex } from "../../util/keyed-mutex.js";
+import { errorMessage, isErrno, NotFoundError } from "../errors.js";
+import { quote } from "../validate/text.js";
+import type { Logger } from "../log.js";
+import { fsyncDir, writeJsonAtomic } from "../util/atomic-file.js";
+import { KeyedMutex } from "./keyed-mutex.js";
 import { IdIndex } from "./id-index.js";
 
 export interface StoredRecord {

@@ -1,7 +1,7 @@
 // Ids are 64 hex characters; every RPC also accepts any unique prefix, as crictl users expect.
 import { randomBytes } from "node:crypto";
-import { InvalidArgumentError, NotFoundError } from "../../errors.js";
-import { quote } from "../../validate/text.js";
+import { InvalidArgumentError, NotFoundError } from "../errors.js";
+import { quote } from "../validate/text.js";
 
 export function newId(): string {
   return randomBytes(32).toString("hex");

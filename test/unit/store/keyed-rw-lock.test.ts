@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { KeyedRwLock } from "../../../src/util/keyed-rw-lock.js";
+import { KeyedRwLock } from "../../../src/store/keyed-rw-lock.js";
 
 function gate(): { open: () => void; wait: Promise<void> } {
   let open!: () => void;

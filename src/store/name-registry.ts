@@ -2,7 +2,7 @@
 // the container name for containers). A name is reserved before any work starts, so two
 // concurrent creates of one name cannot both proceed; a second create fails naming the id
 // that holds the name, as kubelet expects.
-import { AlreadyExistsError } from "../../errors.js";
+import { AlreadyExistsError } from "../errors.js";
 
 export class NameRegistry {
   private readonly byName = new Map<string, string>();
