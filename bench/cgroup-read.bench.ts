@@ -10,7 +10,7 @@ import {
   readCgroupStats,
   type CgroupSetup,
   type StatsSection,
-} from "../src/metrics/cgroup/index.js";
+} from "../src/cgroup/index.js";
 
 const FIXTURES = path.resolve(__dirname, "../../test/fixtures/cgroup");
 

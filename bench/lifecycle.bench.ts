@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { removeCgroupPath } from "../src/runtime/oci/cgroup-dirs.js";
+import { removeCgroupPath } from "../src/cgroup/remove.js";
 import { containerConfig, podConfig, startPodEnv } from "../test/support/pod-env.js";
 import { fmtMs, median, percentile, timed } from "./stats.js";
 

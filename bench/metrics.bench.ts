@@ -9,7 +9,7 @@ import {
   loadCgroupSetup,
   ociCgroupsPathToCgroupPath,
   readCgroupStats,
-} from "../src/metrics/cgroup/index.js";
+} from "../src/cgroup/index.js";
 import { readHotStats } from "../src/metrics/hot-cgroup-read.js";
 import {
   containerConfig,

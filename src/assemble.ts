@@ -18,8 +18,7 @@ import { RegistryClient } from "./image/registry/index.js";
 import { SnapshotStore } from "./image/snapshots.js";
 import type { Logger } from "./log.js";
 import type { BerthMetrics } from "./metrics/berth-metrics.js";
-import { cgroupDir, cgroupProcsDir, unifiedCgroupDir } from "./metrics/cgroup/detect-setup.js";
-import { ociCgroupsPathToCgroupPath } from "./metrics/cgroup/cgroup-paths.js";
+import { containerCgroupDirs, type ContainerCgroupDirs } from "./cgroup/container-cgroup.js";
 import { createContainerStats } from "./metrics/container-stats.js";
 import type { MetricsSource } from "./metrics/http-server.js";
 import { CniRunner } from "./network/cni-runner.js";
@@ -31,7 +30,6 @@ import type { HandlerRegistry } from "./runtime/handler-registry.js";
 import { type HostFacts, readHostFacts } from "./runtime/host-facts.js";
 import { ProcessConmonLauncher } from "./runtime/oci/conmon-launcher.js";
 import { type ExitEvent, ExitWatcher } from "./runtime/oci/exit-watcher.js";
-import type { ContainerCgroupDirs } from "./runtime/container/container-cgroup.js";
 import { MonitorCheck } from "./runtime/monitor-check.js";
 import { sameProcessAlive } from "./util/proc-identity.js";
 import { testPauseFromEnv } from "./util/test-pause.js";
@@ -162,21 +160,8 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
     testPause: testPauseFromEnv(process.env, log),
     ociRuntime: ociRuntimeFactory(deps.runtimeHandlers, runner, config, paths.tmp),
   };
-  const containerCgroups = (cgroupsPath: string): ContainerCgroupDirs | undefined => {
-    let cgPath: string;
-    try {
-      cgPath = ociCgroupsPathToCgroupPath(cgroupsPath, config.cgroup_driver);
-    } catch {
-      return undefined;
-    }
-    const v2 = host.cgroups.mode === "v2";
-    return {
-      v2,
-      dir: (controller) =>
-        v2 ? unifiedCgroupDir(host.cgroups, cgPath) : cgroupDir(host.cgroups, controller, cgPath),
-      procsDir: cgroupProcsDir(host.cgroups, cgPath),
-    };
-  };
+  const containerCgroups = (cgroupsPath: string): ContainerCgroupDirs | undefined =>
+    containerCgroupDirs(host.cgroups, config.cgroup_driver, cgroupsPath);
   const sandboxes = new SandboxService(ctx);
   const containers = new ContainerService(ctx, containerCgroups);
 

@@ -9,7 +9,7 @@ import type { NetworkInterfaceUsage } from "../gen/runtime/v1/NetworkInterfaceUs
 import type { PodSandboxStats } from "../gen/runtime/v1/PodSandboxStats.js";
 import type { PodSandboxStatsFilter__Output } from "../gen/runtime/v1/PodSandboxStatsFilter.js";
 import type { PsiStats } from "../gen/runtime/v1/PsiStats.js";
-import type { CgroupStats, PressureStats } from "../metrics/cgroup/index.js";
+import type { CgroupStats, PressureStats } from "../cgroup/index.js";
 import type { OwnerEnv } from "../metrics/container-collector.js";
 import { metricDescriptors, podSandboxMetrics } from "../metrics/cri-metrics.js";
 import type { NetInterfaceStats } from "../metrics/netdev.js";

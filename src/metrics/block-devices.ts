@@ -2,8 +2,8 @@
 // DEVNAME, as cAdvisor shows "/dev/sda"), and the device a directory's file system is on.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { readOptionalText } from "./cgroup/cgroup-files.js";
-import { parseMountinfo } from "./cgroup/mountinfo.js";
+import { readOptionalText } from "../cgroup/cgroup-files.js";
+import { SELF_MOUNTINFO, parseMountinfo } from "../util/mountinfo.js";
 
 export class BlockDeviceNames {
   private readonly names = new Map<string, string>();
@@ -48,7 +48,7 @@ export function mountSourceOf(mountinfo: string, dir: string): string | undefine
 
 export async function filesystemDevice(
   dir: string,
-  mountinfoPath = "/proc/self/mountinfo",
+  mountinfoPath = SELF_MOUNTINFO,
 ): Promise<string> {
   const text = await fs.readFile(mountinfoPath, "utf8");
   return mountSourceOf(text, path.resolve(dir)) ?? "";

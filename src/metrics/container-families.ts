@@ -2,7 +2,7 @@
 // (kubelet's /metrics/cadvisor is what dashboards expect). One table drives both the Prometheus
 // text (container-collector.ts) and the CRI metrics of KEP-2371 (cri-metrics.ts). Values are
 // exact decimals n/scale, so nanosecond counters become seconds without rounding.
-import type { CgroupStats } from "./cgroup/index.js";
+import type { CgroupStats } from "../cgroup/index.js";
 import type { NetInterfaceStats } from "./netdev.js";
 import type { ProcessCounts } from "./procfs.js";
 import type { LayerUsage } from "./stats-sample.js";

@@ -1,13 +1,13 @@
 // Builds berth's per-container statistics from the runtime: targets from the records, the
 // shared sampler, background writable-layer measurement, and the Prometheus source.
-import { WorkerFileReader } from "./cgroup/worker-file-reader.js";
+import { WorkerFileReader } from "../cgroup/worker-file-reader.js";
 import * as path from "node:path";
 import type { Logger } from "../log.js";
 import { errorMessage } from "../errors.js";
 import type { RuntimeContext } from "../runtime/runtime-context.js";
 import { nowNs } from "../util/time.js";
 import { BlockDeviceNames, filesystemDevice } from "./block-devices.js";
-import type { CgroupSetup } from "./cgroup/index.js";
+import type { CgroupSetup } from "../cgroup/index.js";
 import { ContainerMetricsCollector } from "./container-collector.js";
 import { LayerUsageCache } from "./layer-usage.js";
 import { countStates } from "./state-counts.js";

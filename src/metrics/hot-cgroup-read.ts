@@ -2,17 +2,17 @@
 // (usage, memory.stat, OOM kills). 4-5 files instead of the ~20 of a full reading; limits,
 // peaks, block I/O, PSI and process counts come from the slower tier (slow-stats-cache.ts).
 // On a loaded host one cgroup file read costs 20-100 µs, so the file count is the budget.
-import { CgroupFileReads } from "./cgroup/cgroup-files.js";
-import { memoryFromV1Stat } from "./cgroup/read-v1.js";
-import type { TextFileReader } from "./cgroup/worker-file-reader.js";
-import { cgroupDir, unifiedCgroupDir } from "./cgroup/detect-setup.js";
-import { maxBigint, parseFlatKeyed, parseUnsigned } from "./cgroup/parse-values.js";
+import { CgroupFileReads } from "../cgroup/cgroup-files.js";
+import { memoryFromV1Stat } from "../cgroup/read-v1.js";
+import type { TextFileReader } from "../cgroup/worker-file-reader.js";
+import { cgroupDir, unifiedCgroupDir } from "../cgroup/detect-setup.js";
+import { maxBigint, parseFlatKeyed, parseUnsigned } from "../cgroup/parse-values.js";
 import {
   readCgroupStats,
   type CgroupSetup,
   type CgroupStats,
   type MemoryStats,
-} from "./cgroup/index.js";
+} from "../cgroup/index.js";
 
 export type HotStats = Pick<CgroupStats, "cpu" | "memory">;
 

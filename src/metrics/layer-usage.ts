@@ -4,7 +4,7 @@
 // (st_blocks × 512) and distinct inodes, hard links once, as `du` does.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { isMissingFileError } from "./cgroup/cgroup-files.js";
+import { isMissingFileError } from "../cgroup/cgroup-files.js";
 import type { LayerUsage } from "./stats-sample.js";
 
 export interface DirUsage {

@@ -2,7 +2,7 @@
 // /proc/<pid>/net/dev shows the namespace of <pid> (the pod's infra process for a pod).
 import * as path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
-import { readOptionalText } from "./cgroup/cgroup-files.js";
+import { readOptionalText } from "../cgroup/cgroup-files.js";
 
 export interface NetInterfaceStats {
   name: string;

@@ -3,7 +3,7 @@
 // Processes exit while we look: a pid whose /proc entry is gone is simply not counted.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { isMissingFileError, readOptionalText } from "./cgroup/cgroup-files.js";
+import { isMissingFileError, readOptionalText } from "../cgroup/cgroup-files.js";
 
 export interface ProcessCounts {
   processes: number;

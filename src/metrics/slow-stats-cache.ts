@@ -3,7 +3,7 @@
 // per cgroup when it first appears, then refreshed in the background when older than
 // `refreshMs`, a few cgroups at a time so the refresh never floods libuv's thread pool ahead of
 // the request path. Callers get the last reading at once.
-import type { CgroupStats } from "./cgroup/index.js";
+import type { CgroupStats } from "../cgroup/index.js";
 import type { ProcessCounts } from "./procfs.js";
 
 export interface SlowRequest {

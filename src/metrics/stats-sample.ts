@@ -3,7 +3,7 @@
 // the CRI stats RPCs are pure functions of a NodeSample.
 import type { NetInterfaceStats } from "./netdev.js";
 import type { ProcessCounts } from "./procfs.js";
-import type { CgroupStats } from "./cgroup/index.js";
+import type { CgroupStats } from "../cgroup/index.js";
 
 export interface ContainerTarget {
   id: string;

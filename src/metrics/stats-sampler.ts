@@ -2,7 +2,7 @@
 // stats RPCs: a sample younger than `cacheMs` is reused, and callers arriving while a pass runs
 // wait for that pass. Per cgroup a pass reads only the hot files (CPU, memory usage, OOM kills;
 // hot-cgroup-read.ts); the rest comes from the slow tier, refreshed in the background.
-import type { TextFileReader } from "./cgroup/worker-file-reader.js";
+import type { TextFileReader } from "../cgroup/worker-file-reader.js";
 import type { Logger } from "../log.js";
 import { errorMessage } from "../errors.js";
 import { nowNs as wallClockNs } from "../util/time.js";
@@ -13,7 +13,7 @@ import {
   type CgroupStats,
   type CpuStats,
   type MemoryStats,
-} from "./cgroup/index.js";
+} from "../cgroup/index.js";
 import { readHotStats, type HotStats } from "./hot-cgroup-read.js";
 import { containerReadable, reuseSample } from "./sample-reuse.js";
 import { readNetDev, type NetInterfaceStats } from "./netdev.js";

@@ -11,7 +11,7 @@ import {
   expandSystemdSlice,
   ociCgroupsPathToCgroupPath,
   type CgroupDriver,
-} from "./cgroup/index.js";
+} from "../cgroup/index.js";
 import type { ContainerTarget, PodTarget } from "./stats-sample.js";
 
 export interface TargetOptions {

@@ -12,6 +12,7 @@ import {
   isErrno,
 } from "../errors.js";
 import { type CommandRunner, runChecked } from "../util/command.js";
+import { mountPoints } from "../util/mountinfo.js";
 
 export interface NetnsTools {
   unshare: string;
@@ -25,22 +26,6 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 /** A fresh name for a pod's netns. */
 export function newNetnsName(): string {
   return `berth-${randomBytes(8).toString("hex")}`;
-}
-
-/** Decodes the octal escapes (`\040` for a space) of a /proc/self/mountinfo path. */
-export function unescapeMountPath(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
-/** The mount points listed in a mountinfo text (pure). */
-export function mountPoints(mountinfo: string): string[] {
-  const out: string[] = [];
-  for (const line of mountinfo.split("\n")) {
-    const fields = line.split(" ");
-    const mp = fields[4];
-    if (mp !== undefined) out.push(unescapeMountPath(mp));
-  }
-  return out;
 }
 
 async function isMountPoint(file: string, mountinfoPath: string): Promise<boolean> {

@@ -2,8 +2,8 @@
 // oom_score_adj it may set (without CAP_SYS_RESOURCE it cannot go below its own), AppArmor and
 // SELinux presence, and where the cgroup hierarchies are.
 import { promises as fs } from "node:fs";
-import { loadCgroupSetup } from "../metrics/cgroup/detect-setup.js";
-import type { CgroupSetup } from "../metrics/cgroup/index.js";
+import { loadCgroupSetup } from "../cgroup/detect-setup.js";
+import type { CgroupSetup } from "../cgroup/index.js";
 import { capabilitiesFromMask } from "./spec/capabilities.js";
 import type { HostFeatures } from "./spec/context.js";
 

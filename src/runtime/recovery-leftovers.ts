@@ -5,7 +5,7 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { errorMessage } from "../errors.js";
-import { removeCgroupPath } from "./oci/cgroup-dirs.js";
+import { removeCgroupPath } from "../cgroup/remove.js";
 import { readPidFile } from "./oci/conmon.js";
 import { waitProcessGone } from "../util/process-wait.js";
 import type { RuntimeContext } from "./runtime-context.js";

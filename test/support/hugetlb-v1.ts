@@ -7,6 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync } from "node:fs";
 import * as path from "node:path";
+import { mountPoints } from "../../src/util/mountinfo.js";
 
 export const CRITEST_LOCK = "/tmp/critest.lock";
 const UNIFIED_CONTROLLERS = "/sys/fs/cgroup/unified/cgroup.controllers";
@@ -28,9 +29,7 @@ function hugetlbHierarchy(): number | undefined {
 }
 
 function mounted(dir: string): boolean {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .some((l) => l.split(" ")[4] === dir);
+  return mountPoints(readFileSync("/proc/self/mountinfo", "utf8")).includes(dir);
 }
 
 /** Takes the kit's lock, waiting up to `timeoutMs`; undefined when it stayed taken. */

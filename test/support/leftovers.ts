@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { PodEnv } from "./pod-env.js";
+import { mountPoints } from "../../src/util/mountinfo.js";
 
 /** Every trace of `id` berth or the runtime can leave on this host, as "kind: where". */
 export async function leftoversOf(env: Pick<PodEnv, "berthd">, id: string): Promise<string[]> {
@@ -33,8 +34,7 @@ export async function leftoversOf(env: Pick<PodEnv, "berthd">, id: string): Prom
     if (cmd.includes(id)) found.push(`process ${pid}: ${cmd.split("\0").join(" ").slice(0, 80)}`);
   }
   const mounts = execFileSync("cat", ["/proc/self/mountinfo"], { encoding: "utf8" });
-  for (const line of mounts.split("\n")) {
-    const mp = line.split(" ")[4] ?? "";
+  for (const mp of mountPoints(mounts)) {
     if (mp.includes(id)) found.push(`mount: ${mp}`);
   }
   return found;

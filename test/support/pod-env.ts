@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { ContainerConfig } from "../../src/gen/runtime/v1/ContainerConfig.js";
 import type { PodSandboxConfig } from "../../src/gen/runtime/v1/PodSandboxConfig.js";
-import { removeCgroupPath } from "../../src/runtime/oci/cgroup-dirs.js";
+import { removeCgroupPath } from "../../src/cgroup/remove.js";
 import { Berthd, type BerthdOptions } from "./berthd.js";
 import { busyboxImage } from "./registry/images.js";
 import { startRegistry, type TestRegistry } from "./registry/registry-server.js";

@@ -5,8 +5,8 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { BerthConfig } from "../../config/config.js";
 import { errorMessage } from "../../errors.js";
-import { loadCgroupSetup } from "../../metrics/cgroup/detect-setup.js";
-import type { CgroupSetup } from "../../metrics/cgroup/types.js";
+import { loadCgroupSetup } from "../../cgroup/detect-setup.js";
+import type { CgroupSetup } from "../../cgroup/types.js";
 import { type CheckLine, fail, ok, warn } from "./report.js";
 
 /** Controllers berth sets limits with or reads stats from. */

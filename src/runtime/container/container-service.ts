@@ -24,7 +24,7 @@ import {
   type ContainerCgroupDirs,
   killCgroupProcesses,
   readCgroupResources,
-} from "./container-cgroup.js";
+} from "../../cgroup/container-cgroup.js";
 import { mergeResources } from "./resources-merge.js";
 import * as os from "node:os";
 

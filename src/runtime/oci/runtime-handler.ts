@@ -7,7 +7,7 @@ import { copyFile, link, mkdir, readFile, rm, writeFile } from "node:fs/promises
 import * as path from "node:path";
 import { errorMessage } from "../../errors.js";
 import type { CommandRunner } from "../../util/command.js";
-import { removeCgroupPath } from "./cgroup-dirs.js";
+import { removeCgroupPath } from "../../cgroup/remove.js";
 import { cleanRuntimeMessage } from "./runtime-state.js";
 
 export interface RuntimeHandler {

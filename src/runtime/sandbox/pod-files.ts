@@ -6,6 +6,7 @@ import * as path from "node:path";
 import type { DNSConfig__Output } from "../../gen/runtime/v1/DNSConfig.js";
 import { isErrno } from "../../errors.js";
 import { type CommandRunner, runChecked } from "../../util/command.js";
+import { SELF_MOUNTINFO, mountPoints } from "../../util/mountinfo.js";
 
 export const SHM_SIZE_BYTES = 64 * 1024 * 1024;
 
@@ -93,19 +94,10 @@ export async function unmountIfMounted(target: string, runner: CommandRunner): P
 export async function isMountPoint(target: string): Promise<boolean> {
   let info: string;
   try {
-    info = await fs.readFile("/proc/self/mountinfo", "utf8");
+    info = await fs.readFile(SELF_MOUNTINFO, "utf8");
   } catch (err) {
     if (isErrno(err, "ENOENT")) return false;
     throw err;
   }
-  const want = path.resolve(target);
-  for (const line of info.split("\n")) {
-    const mp = line.split(" ")[4];
-    if (mp !== undefined && unescapeMountPath(mp) === want) return true;
-  }
-  return false;
-}
-
-function unescapeMountPath(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+  return mountPoints(info).includes(path.resolve(target));
 }

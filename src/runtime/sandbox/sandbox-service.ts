@@ -11,7 +11,8 @@ import { KeyedRwLock } from "../../store/keyed-rw-lock.js";
 import { waitProcessGone } from "../../util/process-wait.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
-import { removeCgroupPath } from "../oci/cgroup-dirs.js";
+import { podCgroupsPath } from "../../cgroup/cgroup-paths.js";
+import { removeCgroupPath } from "../../cgroup/remove.js";
 import { createContainer } from "../oci/conmon.js";
 import type { ExitEvent } from "../oci/exit-watcher.js";
 import { processStartTime } from "../../util/proc-identity.js";
@@ -50,11 +51,7 @@ export class SandboxService {
 
   /** The OCI cgroupsPath for a process of the pod (the infra or a container). */
   cgroupsPath(parent: string, id: string): string {
-    if (this.ctx.config.cgroup_driver === "systemd") {
-      const slice = parent.endsWith(".slice") ? path.basename(parent) : "berth.slice";
-      return `${slice}:cri-berth:${id}`;
-    }
-    return `${parent.replace(/\/+$/, "")}/${id}`;
+    return podCgroupsPath(this.ctx.config.cgroup_driver, parent, id);
   }
 
   /**

@@ -8,6 +8,7 @@ import { expect } from "chai";
 import type { Berthd } from "../../support/berthd.js";
 import type { PodEnv } from "../../support/pod-env.js";
 import { alive, cgroupProcs } from "../state/state-helpers.js";
+import { mountPoints } from "../../../src/util/mountinfo.js";
 
 /** Ids of every object berth made on disk (also those a crash left without a record). */
 export interface Seen {
@@ -110,10 +111,9 @@ export async function removeEverything(env: PodEnv): Promise<void> {
 }
 
 function mountsUnder(dir: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((l) => l.split(" ")[4] ?? "")
-    .filter((mp) => mp.startsWith(dir + "/"));
+  return mountPoints(readFileSync("/proc/self/mountinfo", "utf8")).filter((mp) =>
+    mp.startsWith(dir + "/"),
+  );
 }
 
 function conmonsOf(b: Berthd): number[] {

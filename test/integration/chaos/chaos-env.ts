@@ -1,7 +1,7 @@
 // One node for the chaos suite, and the crash itself: berthd is killed with SIGKILL while a
 // lifecycle call is inside it (at a test pause point, or after a random delay), then started
 // again; the pod environment's cleanup then also removes what a crash may have left.
-import { removeCgroupPath } from "../../../src/runtime/oci/cgroup-dirs.js";
+import { removeCgroupPath } from "../../../src/cgroup/remove.js";
 import type { PodEnv } from "../../support/pod-env.js";
 import { type Seen, noteIds } from "./chaos-checks.js";
 

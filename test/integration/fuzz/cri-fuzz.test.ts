@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
-import { removeCgroupPath } from "../../../src/runtime/oci/cgroup-dirs.js";
+import { removeCgroupPath } from "../../../src/cgroup/remove.js";
 import {
   containerConfig,
   eventually,

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import type * as SmolToml from "smol-toml" with { "resolution-mode": "import" };
 import { repoRoot } from "../../../src/repo-root.js";
-import { loadCgroupSetup } from "../../../src/metrics/cgroup/detect-setup.js";
+import { loadCgroupSetup } from "../../../src/cgroup/detect-setup.js";
 import { BERTHD, run } from "./helpers.js";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

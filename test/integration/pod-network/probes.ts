@@ -7,6 +7,7 @@ import { promises as fs } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import type { Berthd } from "../../support/berthd.js";
+import { mountPoints } from "../../../src/util/mountinfo.js";
 
 const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
 const HOSTPORT_CHAINS = ["CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SETMARK"];
@@ -132,10 +133,9 @@ export async function netnsLeftovers(berthd: Berthd): Promise<string[]> {
   } catch {
     files = [];
   }
-  const mounts = (await fs.readFile("/proc/self/mountinfo", "utf8"))
-    .split("\n")
-    .map((l) => l.split(" ")[4] ?? "")
-    .filter((mp) => mp.startsWith(dir + "/"));
+  const mounts = mountPoints(await fs.readFile("/proc/self/mountinfo", "utf8")).filter((mp) =>
+    mp.startsWith(dir + "/"),
+  );
   return [...files, ...mounts.map((m) => `mount ${m}`)];
 }
 

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { copyFile, link, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
+import { mountPoints } from "../../../src/util/mountinfo.js";
 
 export const BUSYBOX = "/usr/bin/busybox";
 export const RUNC = "/usr/sbin/runc";
@@ -110,10 +111,7 @@ export async function makeBundle(dir: string, o: BundleOptions): Promise<string>
 /** The mount points that lie under `dir` (there should be none once a test is done). */
 export async function mountsUnder(dir: string): Promise<string[]> {
   const info = await readFile("/proc/self/mountinfo", "utf8");
-  return info
-    .split("\n")
-    .map((l) => l.split(" ")[4] ?? "")
-    .filter((m) => m === dir || m.startsWith(dir + "/"));
+  return mountPoints(info).filter((m) => m === dir || m.startsWith(dir + "/"));
 }
 
 export async function waitFor<T>(

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { silentLogger } from "../../../src/log.js";
 import { ProcessRunner } from "../../../src/util/command.js";
-import { removeCgroupPath } from "../../../src/runtime/oci/cgroup-dirs.js";
+import { removeCgroupPath } from "../../../src/cgroup/remove.js";
 import {
   createContainer,
   processAlive,

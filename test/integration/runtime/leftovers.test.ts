@@ -14,6 +14,7 @@ import {
   type PodEnv,
   startPodEnv,
 } from "../../support/pod-env.js";
+import { mountPoints } from "../../../src/util/mountinfo.js";
 
 /** Runs `start` with berthd paused at `step`, then kills berthd there; returns the pod's id. */
 async function crashAt(env: PodEnv, step: string, start: () => Promise<unknown>): Promise<string> {
@@ -142,8 +143,7 @@ describe("leftovers: crashes, removals and recovery leave nothing behind", funct
     const poller = (async () => {
       while (polling) {
         const info = await fs.readFile("/proc/self/mountinfo", "utf8");
-        for (const l of info.split("\n")) {
-          const mp = l.split(" ")[4] ?? "";
+        for (const mp of mountPoints(info)) {
           if (mp.startsWith(path.join(b.state, "containers"))) seen.add(`mount ${mp}`);
         }
         for (const d of await fs
@@ -188,10 +188,9 @@ describe("leftovers: crashes, removals and recovery leave nothing behind", funct
     expect(await fs.readdir(path.join(b.root, "overlay")).catch((): string[] => [])).to.deep.equal(
       before.layers,
     );
-    const mounts = execFileSync("cat", ["/proc/self/mountinfo"], { encoding: "utf8" })
-      .split("\n")
-      .map((l) => l.split(" ")[4] ?? "")
-      .filter((mp) => mp.startsWith(path.join(b.state, "containers")));
+    const mounts = mountPoints(
+      execFileSync("cat", ["/proc/self/mountinfo"], { encoding: "utf8" }),
+    ).filter((mp) => mp.startsWith(path.join(b.state, "containers")));
     expect(mounts).to.deep.equal([]);
     await c.StopPodSandbox({ pod_sandbox_id: podId });
     await c.RemovePodSandbox({ pod_sandbox_id: podId });

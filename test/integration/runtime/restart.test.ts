@@ -18,12 +18,12 @@ import {
   type PodEnv,
   startPodEnv,
 } from "../../support/pod-env.js";
+import { mountPoints } from "../../../src/util/mountinfo.js";
 
 function mountsUnder(dir: string): string[] {
-  return execFileSync("cat", ["/proc/self/mountinfo"], { encoding: "utf8" })
-    .split("\n")
-    .map((l) => l.split(" ")[4] ?? "")
-    .filter((mp) => mp.startsWith(dir));
+  return mountPoints(execFileSync("cat", ["/proc/self/mountinfo"], { encoding: "utf8" })).filter(
+    (mp) => mp.startsWith(dir),
+  );
 }
 
 describe("berthd restart (kill -9) keeps every pod and container", function () {

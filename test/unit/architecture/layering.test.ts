@@ -62,6 +62,33 @@ describe("module layering", () => {
     assert.deepEqual(violations("network", ["runtime", "metrics", "cri"]), []);
   });
 
+  it("src/cgroup imports nothing of runtime, metrics, network, cri, image or streaming", () => {
+    assert.deepEqual(
+      violations("cgroup", ["runtime", "metrics", "network", "cri", "image", "streaming"]),
+      [],
+    );
+  });
+
+  it("no source, test or bench imports src/metrics/cgroup (the cgroup code is src/cgroup)", () => {
+    for (const tree of ["", "../test", "../bench"]) {
+      assert.deepEqual(violations(tree, ["metrics/cgroup"]), [], tree);
+    }
+  });
+
+  it("src/network imports nothing of src/metrics, not even a type", () => {
+    assert.deepEqual(violations("network", ["metrics"]), []);
+  });
+
+  it("src/runtime loads no metrics code (the BerthMetrics type of its context aside)", () => {
+    assert.deepEqual(violations("runtime", ["metrics"], true), []);
+    const typeOnly = violations("runtime", ["metrics"]);
+    assert.deepEqual(
+      typeOnly.filter((v) => !v.endsWith(" -> metrics/berth-metrics.js")),
+      [],
+      "the runtime's one metrics type is BerthMetrics",
+    );
+  });
+
   it("version.ts does not load the CRI layer", () => {
     const targets = importsOf(path.join(SRC, "version.ts"));
     assert.deepEqual(

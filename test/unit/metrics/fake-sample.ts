@@ -1,6 +1,6 @@
 // Fake samples in the shapes the cgroup readers produce on v1 (per-CPU usage, no PSI, swap via
 // memsw) and v2 (PSI, swap.current), for the pure conversion tests.
-import type { CgroupStats } from "../../../src/metrics/cgroup/index.js";
+import type { CgroupStats } from "../../../src/cgroup/index.js";
 import type {
   ContainerTarget,
   NodeSample,

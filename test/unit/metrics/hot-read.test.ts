@@ -1,11 +1,8 @@
 import { expect } from "chai";
 import * as path from "node:path";
 import { readHotStats } from "../../../src/metrics/hot-cgroup-read.js";
-import {
-  readCgroupStats,
-  systemdCgroupsPathToCgroupPath,
-} from "../../../src/metrics/cgroup/index.js";
-import { fixtureSetup } from "../metrics-cgroup/fixture-paths.js";
+import { readCgroupStats, systemdCgroupsPathToCgroupPath } from "../../../src/cgroup/index.js";
+import { fixtureSetup } from "../cgroup/fixture-paths.js";
 
 const CASES = [
   { mode: "v1" as const, cgroup: "/kubepods/pod123/abc" },

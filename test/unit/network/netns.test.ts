@@ -4,13 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { AlreadyExistsError, InvalidArgumentError } from "../../../src/errors.js";
 import type { CommandRunner, RunOptions, RunResult } from "../../../src/util/command.js";
-import {
-  createNetns,
-  listNetns,
-  mountPoints,
-  newNetnsName,
-  removeNetns,
-} from "../../../src/network/netns.js";
+import { createNetns, listNetns, newNetnsName, removeNetns } from "../../../src/network/netns.js";
 
 class RecordingRunner implements CommandRunner {
   calls: { file: string; args: readonly string[] }[] = [];
@@ -37,15 +31,6 @@ describe("network/netns", () => {
   });
   afterEach(async () => {
     await fs.rm(dir, { recursive: true, force: true });
-  });
-
-  it("reads mount points from mountinfo, decoding escapes", () => {
-    const text = [
-      "22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw",
-      "40 22 0:4 net:[4026532] /run/berth/netns/p\\0401 rw shared:5 - nsfs nsfs rw",
-      "",
-    ].join("\n");
-    expect(mountPoints(text)).to.deep.equal(["/", "/run/berth/netns/p 1"]);
   });
 
   it("creates the file and runs unshare --net=<file> true", async () => {

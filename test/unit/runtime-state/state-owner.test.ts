@@ -6,10 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { LinuxContainerResources__Output } from "../../../src/gen/runtime/v1/LinuxContainerResources.js";
-import {
-  killCgroupProcesses,
-  readCgroupResources,
-} from "../../../src/runtime/container/container-cgroup.js";
+import { killCgroupProcesses, readCgroupResources } from "../../../src/cgroup/container-cgroup.js";
 import { emptyResources, mergeResources } from "../../../src/runtime/container/resources-merge.js";
 import { OciRuntime } from "../../../src/runtime/oci/oci-runtime.js";
 import { isNotExistMessage } from "../../../src/runtime/oci/runtime-state.js";

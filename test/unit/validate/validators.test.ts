@@ -4,7 +4,8 @@
 import { expect } from "chai";
 import { InvalidArgumentError } from "../../../src/errors.js";
 import { validateContainerFields } from "../../../src/validate/container-config.js";
-import { checkCgroupParent, checkLogDirectory, checkLogPath } from "../../../src/validate/paths.js";
+import { checkCgroupParent } from "../../../src/cgroup/cgroup-parent.js";
+import { checkLogDirectory, checkLogPath } from "../../../src/validate/paths.js";
 import { checkCpuset, validateResources } from "../../../src/validate/resources.js";
 import { validateSandboxFields } from "../../../src/validate/sandbox-config.js";
 import { clip, quote } from "../../../src/validate/text.js";

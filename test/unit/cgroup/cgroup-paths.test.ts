@@ -4,12 +4,22 @@ import {
   cgroupfsContainerPath,
   expandSystemdSlice,
   ociCgroupsPathToCgroupPath,
+  podCgroupsPath,
   systemdCgroupsPath,
   systemdCgroupsPathToCgroupPath,
   systemdUnitName,
-} from "../../../src/metrics/cgroup/index.js";
+} from "../../../src/cgroup/index.js";
 
-describe("metrics-cgroup: cgroup path composition", () => {
+describe("cgroup: cgroup path composition", () => {
+  it("gives a pod's processes their OCI cgroupsPath in each driver's form", () => {
+    expect(podCgroupsPath("cgroupfs", "/kubepods/pod1/", "abc")).to.equal("/kubepods/pod1/abc");
+    expect(podCgroupsPath("cgroupfs", "/berth/p1", "abc")).to.equal("/berth/p1/abc");
+    expect(podCgroupsPath("systemd", "/kubepods.slice/kubepods-pod1.slice", "abc")).to.equal(
+      "kubepods-pod1.slice:cri-berth:abc",
+    );
+    expect(podCgroupsPath("systemd", "/berth/p1", "abc")).to.equal("berth.slice:cri-berth:abc");
+  });
+
   it("joins a cgroupfs parent and a container id", () => {
     expect(cgroupfsContainerPath("/kubepods/besteffort/pod123", "abc")).to.equal(
       "/kubepods/besteffort/pod123/abc",

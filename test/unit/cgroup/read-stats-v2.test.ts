@@ -2,17 +2,14 @@ import { expect } from "chai";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-  readCgroupStats,
-  systemdCgroupsPathToCgroupPath,
-} from "../../../src/metrics/cgroup/index.js";
+import { readCgroupStats, systemdCgroupsPathToCgroupPath } from "../../../src/cgroup/index.js";
 import { FIXTURES, fixtureMountinfo, fixtureSetup } from "./fixture-paths.js";
-import { detectCgroupSetup } from "../../../src/metrics/cgroup/index.js";
-import { readOptionalText } from "../../../src/metrics/cgroup/cgroup-files.js";
+import { detectCgroupSetup } from "../../../src/cgroup/index.js";
+import { readOptionalText } from "../../../src/cgroup/cgroup-files.js";
 
 const ABC = systemdCgroupsPathToCgroupPath("kubepods-besteffort-pod123.slice:cri-berth:abc");
 
-describe("metrics-cgroup: readCgroupStats on cgroup v2", () => {
+describe("cgroup: readCgroupStats on cgroup v2", () => {
   const setup = fixtureSetup("v2");
 
   it("reads every section of a limited cgroup (found through its systemd cgroupsPath)", async () => {
@@ -139,7 +136,7 @@ describe("metrics-cgroup: readCgroupStats on cgroup v2", () => {
   });
 });
 
-describe("metrics-cgroup: readOptionalText", () => {
+describe("cgroup: readOptionalText", () => {
   let tmp = "";
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-cgroup-read-"));

@@ -3,7 +3,8 @@
 // "/berth-probe-x/<id>"), in every v1 hierarchy and in the v2 one of a hybrid host.
 import { readFile, rmdir } from "node:fs/promises";
 import * as path from "node:path";
-import { InvalidArgumentError, isErrno } from "../../errors.js";
+import { InvalidArgumentError, isErrno } from "../errors.js";
+import { SELF_MOUNTINFO, parseMountinfo } from "../util/mountinfo.js";
 
 export interface CgroupMount {
   mountPoint: string;
@@ -12,26 +13,12 @@ export interface CgroupMount {
   fsType: "cgroup" | "cgroup2";
 }
 
-function unescapeMountField(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
 /** The cgroup and cgroup2 mounts listed in a /proc/<pid>/mountinfo text. */
 export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
   const mounts: CgroupMount[] = [];
-  for (const line of mountinfo.split("\n")) {
-    const fields = line.split(" ");
-    const dash = fields.indexOf("-");
-    if (dash < 6) continue;
-    const fsType = fields[dash + 1];
-    const root = fields[3];
-    const mountPoint = fields[4];
-    if ((fsType !== "cgroup" && fsType !== "cgroup2") || !root || !mountPoint) continue;
-    mounts.push({
-      mountPoint: unescapeMountField(mountPoint),
-      root: unescapeMountField(root),
-      fsType,
-    });
+  for (const m of parseMountinfo(mountinfo)) {
+    if (m.fsType !== "cgroup" && m.fsType !== "cgroup2") continue;
+    mounts.push({ mountPoint: m.mountPoint, root: m.root, fsType: m.fsType });
   }
   return mounts;
 }
@@ -74,7 +61,7 @@ async function rmdirPatiently(dir: string): Promise<void> {
  */
 export async function removeCgroupPath(
   cgroupsPath: string,
-  mountinfoPath = "/proc/self/mountinfo",
+  mountinfoPath = SELF_MOUNTINFO,
   /** How many levels to remove, leaf first (default all); parents kubelet owns stay. */
   levels = Infinity,
 ): Promise<string[]> {

@@ -2,9 +2,9 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { readOptionalText } from "../../../src/metrics/cgroup/cgroup-files.js";
-import { readCgroupStats } from "../../../src/metrics/cgroup/read-stats.js";
-import { WORKER_SOURCE, WorkerFileReader } from "../../../src/metrics/cgroup/worker-file-reader.js";
+import { readOptionalText } from "../../../src/cgroup/cgroup-files.js";
+import { readCgroupStats } from "../../../src/cgroup/read-stats.js";
+import { WORKER_SOURCE, WorkerFileReader } from "../../../src/cgroup/worker-file-reader.js";
 import { fixtureSetup } from "./fixture-paths.js";
 
 describe("WorkerFileReader", () => {

@@ -1,4 +1,5 @@
-// Public surface of the cgroup readers.
+// Public surface of the cgroup module: setup detection, path conversion and checks, the stats
+// readers and cgroup removal. The mountinfo parser it uses is src/util/mountinfo.ts.
 export type {
   CgroupMode,
   CgroupSetup,
@@ -31,10 +32,12 @@ export {
   cgroupfsContainerPath,
   expandSystemdSlice,
   ociCgroupsPathToCgroupPath,
+  podCgroupsPath,
   systemdCgroupsPath,
   systemdCgroupsPathToCgroupPath,
   systemdUnitName,
   type CgroupDriver,
 } from "./cgroup-paths.js";
+export { MAX_CGROUP_PARENT, checkCgroupParent } from "./cgroup-parent.js";
 export { cpuSharesToWeight, cpuWeightToShares } from "./parse-cpu.js";
-export { parseMountinfo, type MountInfoEntry } from "./mountinfo.js";
+export { cgroupDirChain, parseCgroupMounts, removeCgroupPath, type CgroupMount } from "./remove.js";

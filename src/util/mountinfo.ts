@@ -1,7 +1,10 @@
-// Pure parser for /proc/<pid>/mountinfo (proc(5)):
+// The one parser for /proc/<pid>/mountinfo (proc(5)), used for cgroup mounts, mount sources and
+// "is this path a mount point":
 //   36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
 //   (1)(2)(3)   (4)   (5)      (6)      (7)   (8) (9)   (10)         (11)
 // Optional fields (7) end at the "-" separator.
+
+export const SELF_MOUNTINFO = "/proc/self/mountinfo";
 
 export interface MountInfoEntry {
   /** Field 4: the path inside the file system that is mounted (≠ "/" for bind / cgroupns mounts). */
@@ -14,7 +17,7 @@ export interface MountInfoEntry {
 }
 
 /** Undoes the kernel's octal escaping of space, tab, newline and backslash in paths. */
-function unescapeMountPath(p: string): string {
+export function unescapeMountPath(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
@@ -33,4 +36,9 @@ export function parseMountinfo(text: string): MountInfoEntry[] {
     });
   }
   return out;
+}
+
+/** The mount points listed in a mountinfo text, in its order (stacked mounts repeat). */
+export function mountPoints(mountinfo: string): string[] {
+  return parseMountinfo(mountinfo).map((m) => m.mountPoint);
 }

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { readCgroupStats } from "../../../src/metrics/cgroup/index.js";
+import { readCgroupStats } from "../../../src/cgroup/index.js";
 import { fixtureSetup } from "./fixture-paths.js";
 
-describe("metrics-cgroup: readCgroupStats on a hybrid host (cpu,cpuacct co-mounted + cgroup2)", () => {
+describe("cgroup: readCgroupStats on a hybrid host (cpu,cpuacct co-mounted + cgroup2)", () => {
   const setup = fixtureSetup("hybrid");
 
   it("reads v1 controllers and PSI from the unified mount", async () => {

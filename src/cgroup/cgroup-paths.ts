@@ -6,7 +6,7 @@
 //    their names ("a-b.slice" lives in "a.slice") and the container is the scope
 //    "prefix-name.scope" (runc's rules; systemd.slice(5)).
 import * as path from "node:path";
-import { InvalidArgumentError } from "../../errors.js";
+import { InvalidArgumentError } from "../errors.js";
 
 export type CgroupDriver = "cgroupfs" | "systemd";
 
@@ -74,6 +74,19 @@ export function systemdCgroupsPath(
   if (parentSlice !== "") expandSystemdSlice(parentSlice);
   systemdUnitName(prefix, containerId);
   return `${parentSlice}:${prefix}:${containerId}`;
+}
+
+/**
+ * The OCI cgroupsPath berth gives a process of a pod (its infra or a container) under the pod's
+ * cgroup parent: "<parent>/<id>" for cgroupfs; "<slice>:cri-berth:<id>" for systemd, the slice
+ * being the parent's last component when it names one, else berth.slice.
+ */
+export function podCgroupsPath(driver: CgroupDriver, parent: string, id: string): string {
+  if (driver === "systemd") {
+    const slice = parent.endsWith(".slice") ? path.posix.basename(parent) : "berth.slice";
+    return `${slice}:cri-berth:${id}`;
+  }
+  return `${parent.replace(/\/+$/, "")}/${id}`;
 }
 
 /**

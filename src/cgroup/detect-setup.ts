@@ -4,14 +4,14 @@
 // cgroup root re-basable so tests can point it at a fixture tree.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { FailedPreconditionError } from "../../errors.js";
-import { lexicalJoin } from "../../util/secure-join.js";
-import { parseMountinfo } from "./mountinfo.js";
+import { FailedPreconditionError } from "../errors.js";
+import { lexicalJoin } from "../util/secure-join.js";
+import { SELF_MOUNTINFO, parseMountinfo } from "../util/mountinfo.js";
 import type { CgroupSetup } from "./types.js";
 
 /** Where hosts mount cgroups; mount points below it are re-based onto `root`. */
 export const HOST_CGROUP_ROOT = "/sys/fs/cgroup";
-export const DEFAULT_MOUNTINFO_PATH = "/proc/self/mountinfo";
+export const DEFAULT_MOUNTINFO_PATH = SELF_MOUNTINFO;
 
 /** v1 controllers the kernel knows; other super options (rw, name=systemd, xattr, ...) are not. */
 const V1_CONTROLLERS = new Set([

@@ -14,7 +14,7 @@ import {
   unifiedCgroupDir,
   type CgroupSetup,
   type CgroupStats,
-} from "../../../src/metrics/cgroup/index.js";
+} from "../../../src/cgroup/index.js";
 import { readNetDev } from "../../../src/metrics/netdev.js";
 import { readCgroupProcessCounts } from "../../../src/metrics/procfs.js";
 
@@ -84,7 +84,7 @@ async function killAndRemove(dir: string): Promise<void> {
   await fs.rmdir(dir);
 }
 
-describe("metrics-cgroup (integration): reading a live v1 cgroup", function () {
+describe("cgroup (integration): reading a live v1 cgroup", function () {
   this.timeout(120_000);
 
   const name = `berth-test-${randomBytes(4).toString("hex")}`;

@@ -1,7 +1,7 @@
-// Locates the cgroup fixture trees from the compiled test (dist/test/unit/metrics-cgroup).
+// Locates the cgroup fixture trees from the compiled test (dist/test/unit/cgroup).
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { detectCgroupSetup, type CgroupSetup } from "../../../src/metrics/cgroup/index.js";
+import { detectCgroupSetup, type CgroupSetup } from "../../../src/cgroup/index.js";
 
 export const FIXTURES = path.resolve(__dirname, "../../../../test/fixtures/cgroup");
 

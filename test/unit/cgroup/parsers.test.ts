@@ -1,12 +1,8 @@
 import { expect } from "chai";
-import { cpuSharesToWeight, cpuWeightToShares } from "../../../src/metrics/cgroup/index.js";
-import { parseCpuacctUsageAll, parseCpuMax } from "../../../src/metrics/cgroup/parse-cpu.js";
-import {
-  blkioHasDevices,
-  parseBlkioV1,
-  parseIoStatV2,
-} from "../../../src/metrics/cgroup/parse-io.js";
-import { parsePressure } from "../../../src/metrics/cgroup/parse-pressure.js";
+import { cpuSharesToWeight, cpuWeightToShares } from "../../../src/cgroup/index.js";
+import { parseCpuacctUsageAll, parseCpuMax } from "../../../src/cgroup/parse-cpu.js";
+import { blkioHasDevices, parseBlkioV1, parseIoStatV2 } from "../../../src/cgroup/parse-io.js";
+import { parsePressure } from "../../../src/cgroup/parse-pressure.js";
 import {
   limitValue,
   parseFlatKeyed,
@@ -15,9 +11,9 @@ import {
   parseUnsigned,
   parseUnsignedList,
   parseV1Limit,
-} from "../../../src/metrics/cgroup/parse-values.js";
+} from "../../../src/cgroup/parse-values.js";
 
-describe("metrics-cgroup: value parsers", () => {
+describe("cgroup: value parsers", () => {
   it("parses unsigned values exactly beyond 2^53", () => {
     expect(parseUnsigned("18446744073709551615\n")).to.equal(18446744073709551615n);
     expect(parseUnsigned("-1")).to.equal(undefined);
@@ -63,7 +59,7 @@ describe("metrics-cgroup: value parsers", () => {
   });
 });
 
-describe("metrics-cgroup: cpu parsers", () => {
+describe("cgroup: cpu parsers", () => {
   it("parses cpuacct.usage_all, filling offline CPUs with zero", () => {
     expect(parseCpuacctUsageAll("cpu user system\n0 10 20\n2 30 40\n")).to.deep.equal([
       { userNs: 10n, systemNs: 20n },
@@ -94,7 +90,7 @@ describe("metrics-cgroup: cpu parsers", () => {
   });
 });
 
-describe("metrics-cgroup: io parsers", () => {
+describe("cgroup: io parsers", () => {
   it("merges v1 bytes and operations files per device", () => {
     const bytes =
       "8:0 Read 100\n8:0 Write 200\n8:0 Sync 300\n8:0 Async 0\n8:0 Discard 0\n8:0 Total 300\nTotal 300\n";
@@ -118,7 +114,7 @@ describe("metrics-cgroup: io parsers", () => {
   });
 });
 
-describe("metrics-cgroup: pressure parser", () => {
+describe("cgroup: pressure parser", () => {
   it("parses some and full totals", () => {
     expect(
       parsePressure(

@@ -7,7 +7,7 @@ import {
   parseStatusThreads,
   readCgroupProcessCounts,
 } from "../../../src/metrics/procfs.js";
-import { FIXTURES } from "./fixture-paths.js";
+import { FIXTURES } from "../cgroup/fixture-paths.js";
 
 const PROC = path.join(FIXTURES, "proc");
 const V1_PIDS_DIR = path.join(FIXTURES, "v1", "pids", "kubepods", "pod123", "abc");
@@ -17,7 +17,7 @@ const V2_DIR = path.join(
   "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod123.slice/cri-berth-abc.scope",
 );
 
-describe("metrics-cgroup: procfs counts", () => {
+describe("metrics: procfs counts", () => {
   it("counts live processes, threads from v1 tasks, and fds", async () => {
     // cgroup.procs lists 101, 102 and 999; 999 has no /proc entry (exited).
     expect(await readCgroupProcessCounts(V1_PIDS_DIR, { procRoot: PROC })).to.deep.equal({
@@ -53,7 +53,7 @@ describe("metrics-cgroup: procfs counts", () => {
   });
 });
 
-describe("metrics-cgroup: /proc/<pid>/net/dev", () => {
+describe("metrics: /proc/<pid>/net/dev", () => {
   const eth0 = {
     name: "eth0",
     rxBytes: 9007199254740993n,

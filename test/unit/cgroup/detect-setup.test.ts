@@ -5,12 +5,11 @@ import {
   cgroupDir,
   cgroupProcsDir,
   detectCgroupSetup,
-  parseMountinfo,
   unifiedCgroupDir,
-} from "../../../src/metrics/cgroup/index.js";
+} from "../../../src/cgroup/index.js";
 import { FIXTURES, fixtureMountinfo, fixtureSetup } from "./fixture-paths.js";
 
-describe("metrics-cgroup: detectCgroupSetup", () => {
+describe("cgroup: detectCgroupSetup", () => {
   it("detects v1 with separate cpu and cpuacct hierarchies and ignores named ones", () => {
     const root = path.join(FIXTURES, "v1");
     expect(fixtureSetup("v1")).to.deep.equal({
@@ -90,30 +89,5 @@ describe("metrics-cgroup: detectCgroupSetup", () => {
     expect(unifiedCgroupDir(setup, "/x")).to.equal(undefined);
     expect(cgroupProcsDir(setup, "/a")).to.equal(`${root}/pids/a`);
     expect(cgroupProcsDir(fixtureSetup("v2"), "/a")).to.equal(path.join(FIXTURES, "v2", "a"));
-  });
-});
-
-describe("metrics-cgroup: parseMountinfo", () => {
-  it("reads optional fields, the separator and octal escapes", () => {
-    const text =
-      "36 35 98:0 /mnt1 /mnt\\0402 rw,noatime master:1 shared:2 - ext3 /dev/root rw,errors=continue\n" +
-      "garbage line\n" +
-      "31 30 0:27 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n";
-    expect(parseMountinfo(text)).to.deep.equal([
-      {
-        root: "/mnt1",
-        mountPoint: "/mnt 2",
-        fsType: "ext3",
-        source: "/dev/root",
-        superOptions: ["rw", "errors=continue"],
-      },
-      {
-        root: "/",
-        mountPoint: "/sys/fs/cgroup/cpu,cpuacct",
-        fsType: "cgroup",
-        source: "cgroup",
-        superOptions: ["rw", "cpu", "cpuacct"],
-      },
-    ]);
   });
 });

@@ -3,11 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-  cgroupDirChain,
-  parseCgroupMounts,
-  removeCgroupPath,
-} from "../../../src/runtime/oci/cgroup-dirs.js";
+import { cgroupDirChain, parseCgroupMounts, removeCgroupPath } from "../../../src/cgroup/remove.js";
 
 const MOUNTINFO = [
   "25 30 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw",
@@ -19,7 +15,7 @@ const MOUNTINFO = [
   "",
 ].join("\n");
 
-describe("runtime-oci: cgroup dirs", () => {
+describe("cgroup: removal", () => {
   it("finds the cgroup v1 and v2 mounts in mountinfo", () => {
     expect(parseCgroupMounts(MOUNTINFO)).to.deep.equal([
       { mountPoint: "/sys/fs/cgroup/cpu", root: "/", fsType: "cgroup" },

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { readCgroupStats, createCgroupStatsReader } from "../../../src/metrics/cgroup/index.js";
+import { readCgroupStats, createCgroupStatsReader } from "../../../src/cgroup/index.js";
 import { fixtureSetup } from "./fixture-paths.js";
 
-describe("metrics-cgroup: readCgroupStats on cgroup v1 (separate cpu and cpuacct mounts)", () => {
+describe("cgroup: readCgroupStats on cgroup v1 (separate cpu and cpuacct mounts)", () => {
   const setup = fixtureSetup("v1");
 
   it("reads every section of a limited cgroup", async () => {

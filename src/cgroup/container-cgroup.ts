@@ -4,7 +4,10 @@
 // shared pid namespace they do not die with it).
 import { readFile } from "node:fs/promises";
 import * as path from "node:path";
-import type { LinuxContainerResources__Output } from "../../gen/runtime/v1/LinuxContainerResources.js";
+import type { LinuxContainerResources__Output } from "../gen/runtime/v1/LinuxContainerResources.js";
+import { ociCgroupsPathToCgroupPath, type CgroupDriver } from "./cgroup-paths.js";
+import { cgroupDir, cgroupProcsDir, unifiedCgroupDir } from "./detect-setup.js";
+import type { CgroupSetup } from "./types.js";
 
 /** Directories of one container's cgroup. */
 export interface ContainerCgroupDirs {
@@ -13,6 +16,30 @@ export interface ContainerCgroupDirs {
   /** A dir whose cgroup.procs lists the container's processes. */
   procsDir: string | undefined;
   v2: boolean;
+}
+
+/**
+ * The dirs of the container whose OCI cgroupsPath is `cgroupsPath` (in `driver`'s form) on this
+ * setup; undefined when the path is not one the driver makes.
+ */
+export function containerCgroupDirs(
+  setup: CgroupSetup,
+  driver: CgroupDriver,
+  cgroupsPath: string,
+): ContainerCgroupDirs | undefined {
+  let cgPath: string;
+  try {
+    cgPath = ociCgroupsPathToCgroupPath(cgroupsPath, driver);
+  } catch {
+    return undefined;
+  }
+  const v2 = setup.mode === "v2";
+  return {
+    v2,
+    dir: (controller) =>
+      v2 ? unifiedCgroupDir(setup, cgPath) : cgroupDir(setup, controller, cgPath),
+    procsDir: cgroupProcsDir(setup, cgPath),
+  };
 }
 
 async function readTrim(dir: string | undefined, file: string): Promise<string | undefined> {
