@@ -13,26 +13,14 @@ import { removeNetns } from "../network/netns.js";
 import { unmountIfMounted } from "./sandbox/pod-files.js";
 import { nowNs } from "../util/time.js";
 import { bootTimeSeconds, processStartTime, startTimeToNs } from "../util/proc-identity.js";
-import { type ContainerRecord, type SandboxRecord, containerState } from "./records.js";
+import { containerState, infraRunning, wasStarted } from "./records.js";
 import type { RuntimeContext } from "./runtime-context.js";
 import { RuntimePaths } from "./paths.js";
 import { deleteOrphanEverywhere, removeOrphanPodCgroups } from "./recovery-leftovers.js";
 
-function upgradeSandbox(raw: unknown): SandboxRecord | undefined {
-  const r = raw as Partial<SandboxRecord>;
-  if (r.version !== 1 || typeof r.id !== "string") return undefined;
-  // Records written before the infra's exit was recorded: reconcileSandboxes settles them.
-  return { ...r, infraExitedAt: r.infraExitedAt ?? "0" } as SandboxRecord;
-}
-
-function upgradeContainer(raw: unknown): ContainerRecord | undefined {
-  const r = raw as Partial<ContainerRecord>;
-  return r.version === 1 && typeof r.id === "string" ? (r as ContainerRecord) : undefined;
-}
-
 export async function loadRecords(ctx: RuntimeContext): Promise<void> {
-  await ctx.sandboxes.load(ctx.log, upgradeSandbox);
-  await ctx.containers.load(ctx.log, upgradeContainer);
+  await ctx.sandboxes.load(ctx.log);
+  await ctx.containers.load(ctx.log);
   for (const s of ctx.sandboxes.list()) ctx.sandboxNames.reserve(s.name, s.id);
   for (const c of ctx.containers.list()) ctx.containerNames.reserve(c.name, c.id);
   ctx.log.info(
@@ -73,7 +61,7 @@ export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
             "container was started while berthd went down; recording it as running",
           );
           await ctx.containers.update(c.id, (r) => {
-            if (r.startedAt === "0") r.startedAt = startedAt.toString();
+            if (!wasStarted(r)) r.startedAt = startedAt;
           });
           return;
         }
@@ -84,7 +72,7 @@ export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
           "container gone while berthd was down, with no exit recorded",
         );
         await ctx.containers.update(c.id, (r) => {
-          r.finishedAt = nowNs().toString();
+          r.finishedAt = nowNs();
           r.exitCode = 255;
           r.reason = "Unknown";
           r.message = "the container ended while berthd was down and no exit status was recorded";
@@ -144,7 +132,7 @@ export async function reconcileSandboxes(
 ): Promise<void> {
   await Promise.all(
     ctx.sandboxes.list().map(async (s) => {
-      if (s.infraPid === 0 || s.infraExitedAt !== "0") return;
+      if (!infraRunning(s)) return;
       try {
         const rt = await ctx.ociRuntime(s.runtimeHandler).state(s.id);
         if (rt && rt.status === "running" && rt.pid === s.infraPid) return;
