@@ -14,11 +14,11 @@ import { unmountIfMounted } from "./sandbox/pod-files.js";
 import { nowNs } from "../util/time.js";
 import { bootTimeSeconds, processStartTime, startTimeToNs } from "../util/proc-identity.js";
 import { containerState, infraRunning, wasStarted } from "./records.js";
-import type { RuntimeContext } from "./runtime-context.js";
+import type { RecoveryDeps } from "./runtime-context.js";
 import { RuntimePaths } from "./paths.js";
 import { deleteOrphanEverywhere, removeOrphanPodCgroups } from "./recovery-leftovers.js";
 
-export async function loadRecords(ctx: RuntimeContext): Promise<void> {
+export async function loadRecords(ctx: RecoveryDeps): Promise<void> {
   await ctx.sandboxes.load(ctx.log);
   await ctx.containers.load(ctx.log);
   for (const s of ctx.sandboxes.list()) ctx.sandboxNames.reserve(s.name, s.id);
@@ -46,7 +46,7 @@ async function processStartNs(pid: number): Promise<bigint> {
  * time) becomes RUNNING with the process's start time — never started a second time; one the
  * runtime no longer has, or has stopped with no exit file, becomes EXITED.
  */
-export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
+export async function reconcileContainers(ctx: RecoveryDeps): Promise<void> {
   await Promise.all(
     ctx.containers.list().map(async (c) => {
       const state = containerState(c);
@@ -85,7 +85,7 @@ export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
 }
 
 /** Undoes what a RunPodSandbox interrupted by a crash had made: infra, network, mounts. */
-async function removeOrphanPod(ctx: RuntimeContext, id: string): Promise<void> {
+async function removeOrphanPod(ctx: RecoveryDeps, id: string): Promise<void> {
   const { paths, runner } = ctx;
   await deleteOrphanEverywhere(ctx, id, path.join(paths.pod(id), "userdata"));
   const netns = path.join(paths.netnsDir, RuntimePaths.netnsName(id));
@@ -105,7 +105,7 @@ async function removeOrphanPod(ctx: RuntimeContext, id: string): Promise<void> {
 }
 
 /** Releases CNI attachments (IPs, veths, rules) of sandboxes that have no record. */
-export async function releaseOrphanNetworks(ctx: RuntimeContext): Promise<void> {
+export async function releaseOrphanNetworks(ctx: RecoveryDeps): Promise<void> {
   const live = new Set(ctx.sandboxes.list().map((s) => s.id));
   for (const id of await ctx.cni.attachedSandboxIds()) {
     if (live.has(id)) continue;
@@ -127,7 +127,7 @@ export async function releaseOrphanNetworks(ctx: RuntimeContext): Promise<void> 
  * reused pid never makes a dead pod READY.
  */
 export async function reconcileSandboxes(
-  ctx: RuntimeContext,
+  ctx: RecoveryDeps,
   infraGone: (id: string) => Promise<void>,
 ): Promise<void> {
   await Promise.all(
@@ -149,7 +149,7 @@ export async function reconcileSandboxes(
 }
 
 /** Removes per-container and per-pod runtime dirs that no record owns. */
-export async function removeOrphans(ctx: RuntimeContext): Promise<void> {
+export async function removeOrphans(ctx: RecoveryDeps): Promise<void> {
   const { paths, runner } = ctx;
   const live = {
     containers: new Set(ctx.containers.list().map((c) => c.id)),

@@ -26,7 +26,7 @@ import {
   sandboxReady,
   wasStarted,
 } from "../records.js";
-import type { RuntimeContext } from "../runtime-context.js";
+import type { ContainerDeps } from "../runtime-context.js";
 import { resourcesToOci } from "../spec/resources.js";
 import {
   type ContainerCgroupDirs,
@@ -46,7 +46,7 @@ export class ContainerService {
   private readonly signalled = new Map<string, number>();
 
   constructor(
-    private readonly ctx: RuntimeContext,
+    private readonly ctx: ContainerDeps,
     /** The cgroup dirs of a cgroupsPath (undefined when unknown). */
     private readonly cgroups: (cgroupsPath: string) => ContainerCgroupDirs | undefined,
   ) {}

@@ -15,7 +15,7 @@ import { removeCgroupPath } from "../oci/cgroup-dirs.js";
 import { createContainer } from "../oci/conmon.js";
 import type { ExitEvent } from "../oci/exit-watcher.js";
 import { processStartTime } from "../../util/proc-identity.js";
-import type { RuntimeContext } from "../runtime-context.js";
+import type { SandboxDeps } from "../runtime-context.js";
 import { RuntimePaths } from "../paths.js";
 import {
   type SandboxRecord,
@@ -42,7 +42,7 @@ export class SandboxService {
   /** Sandboxes inside StopPodSandbox: their infra's exit is that call's, not news to publish. */
   private readonly stopping = new Set<string>();
 
-  constructor(private readonly ctx: RuntimeContext) {}
+  constructor(private readonly ctx: SandboxDeps) {}
 
   /** The cgroup path of a sandbox's pod (cgroupfs form), whatever kubelet gave. */
   static cgroupParent(config: PodSandboxConfig__Output, id: string): string {

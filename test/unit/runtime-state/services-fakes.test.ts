@@ -16,13 +16,13 @@ import {
 } from "../../../src/runtime/records.js";
 import { containerCodec, sandboxCodec } from "../../../src/runtime/record-codecs.js";
 import { reconcileContainers, reconcileSandboxes } from "../../../src/runtime/recovery.js";
-import type { RuntimeContext } from "../../../src/runtime/runtime-context.js";
+import type { RecoveryDeps, SandboxDeps } from "../../../src/runtime/runtime-context.js";
 import { SandboxService } from "../../../src/runtime/sandbox/sandbox-service.js";
 import { RecordStore } from "../../../src/store/record-store.js";
 
 describe("state: sandbox service and recovery with fakes", () => {
   let dir: string;
-  let ctx: RuntimeContext;
+  let ctx: SandboxDeps & RecoveryDeps;
   let states: Record<string, RuntimeState | undefined>;
   const events: RuntimeEvent[] = [];
   let ac: AbortController;
@@ -49,7 +49,7 @@ describe("state: sandbox service and recovery with fakes", () => {
       ),
       events: bus,
       ociRuntime: () => ({ state: (id: string) => Promise.resolve(states[id]) }),
-    } as unknown as RuntimeContext;
+    } as unknown as SandboxDeps & RecoveryDeps;
   });
   afterEach(async () => {
     ac.abort();
