@@ -43,6 +43,7 @@ import {
 } from "./runtime/recovery.js";
 import { removeOrphanExitFiles, removeOrphanSocketLinks } from "./runtime/recovery-leftovers.js";
 import type { ContainerRecord, SandboxRecord } from "./runtime/records.js";
+import { containerCodec, sandboxCodec } from "./runtime/record-codecs.js";
 import { type RuntimeContext, ociRuntimeFactory } from "./runtime/runtime-context.js";
 import type { RuntimeConfigStore } from "./runtime/runtime-config-store.js";
 import { SandboxService } from "./runtime/sandbox/sandbox-service.js";
@@ -145,8 +146,12 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
     metrics,
     paths,
     handlers: deps.runtimeHandlers,
-    sandboxes: new RecordStore<SandboxRecord>(paths.sandboxRecords, "pod sandbox"),
-    containers: new RecordStore<ContainerRecord>(paths.containerRecords, "container"),
+    sandboxes: new RecordStore<SandboxRecord>(paths.sandboxRecords, "pod sandbox", sandboxCodec),
+    containers: new RecordStore<ContainerRecord>(
+      paths.containerRecords,
+      "container",
+      containerCodec,
+    ),
     sandboxNames: new NameRegistry("pod sandbox"),
     containerNames: new NameRegistry("container"),
     launcher: new ProcessConmonLauncher(),

@@ -2,7 +2,7 @@
 // StreamPodSandboxes, UpdatePodSandboxResources.
 import type { ContainerService } from "../runtime/container/container-service.js";
 import type { RuntimeContext } from "../runtime/runtime-context.js";
-import { sandboxState } from "../runtime/records.js";
+import { sandboxState, sandboxStopped } from "../runtime/records.js";
 import { sandboxFullName } from "../runtime/records.js";
 import type { SandboxService } from "../runtime/sandbox/sandbox-service.js";
 import { LateCreations } from "../util/late-creations.js";
@@ -66,7 +66,7 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
     StopPodSandbox: async (req) => {
       const before = ctx.sandboxes.find(req.pod_sandbox_id);
       await sandboxes.stop(req.pod_sandbox_id, stopContainers);
-      if (before && before.stoppedAt === "0") {
+      if (before && !sandboxStopped(before)) {
         ctx.events.publish(before.id, before.id, "CONTAINER_STOPPED_EVENT");
       }
       return {};

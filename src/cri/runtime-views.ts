@@ -11,6 +11,7 @@ import {
   type SandboxRecord,
   type SandboxStateName,
   containerState,
+  hasExited,
 } from "../runtime/records.js";
 
 export function sandboxView(rec: SandboxRecord, state: SandboxStateName): PodSandbox {
@@ -18,7 +19,7 @@ export function sandboxView(rec: SandboxRecord, state: SandboxStateName): PodSan
     id: rec.id,
     metadata: rec.config.metadata,
     state,
-    created_at: rec.createdAt,
+    created_at: rec.createdAt.toString(),
     labels: rec.config.labels,
     annotations: rec.config.annotations,
     runtime_handler: rec.runtimeHandler,
@@ -32,7 +33,7 @@ export function sandboxStatusView(rec: SandboxRecord, state: SandboxStateName): 
     id: rec.id,
     metadata: rec.config.metadata,
     state,
-    created_at: rec.createdAt,
+    created_at: rec.createdAt.toString(),
     network: { ip: ip ?? "", additional_ips: more.map((a) => ({ ip: a })) },
     linux: {
       namespaces: {
@@ -67,7 +68,7 @@ export function containerView(rec: ContainerRecord): Container {
     image_ref: rec.imageRef,
     image_id: rec.imageId,
     state: containerState(rec),
-    created_at: rec.createdAt,
+    created_at: rec.createdAt.toString(),
     labels: rec.config.labels,
     annotations: rec.config.annotations,
   };
@@ -78,10 +79,10 @@ export function containerStatusView(rec: ContainerRecord): ContainerStatus {
     id: rec.id,
     metadata: rec.config.metadata,
     state: containerState(rec),
-    created_at: rec.createdAt,
-    started_at: rec.startedAt,
-    finished_at: rec.finishedAt,
-    exit_code: rec.finishedAt !== "0" ? rec.exitCode : 0,
+    created_at: rec.createdAt.toString(),
+    started_at: rec.startedAt.toString(),
+    finished_at: rec.finishedAt.toString(),
+    exit_code: hasExited(rec) ? rec.exitCode : 0,
     image: imageSpec(rec),
     image_ref: rec.imageRef,
     image_id: rec.imageId,

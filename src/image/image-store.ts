@@ -3,7 +3,7 @@
 // drops all its names; its snapshots and blobs go once no image and no container uses them.
 import { NotFoundError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
-import { RecordStore } from "../store/record-store.js";
+import { RecordStore, jsonCodec } from "../store/record-store.js";
 import { KeyedMutex } from "../store/keyed-mutex.js";
 import type { ContentStore } from "./content-store.js";
 import { formatReference, parseReference, referenceName } from "./reference.js";
@@ -52,14 +52,18 @@ export class ImageStore {
     private readonly snapshots: SnapshotStore,
     private readonly log: Logger,
   ) {
-    this.records = new RecordStore<ImageRecord>(dir, "image");
+    this.records = new RecordStore<ImageRecord>(
+      dir,
+      "image",
+      jsonCodec((raw) => {
+        const r = raw as Partial<ImageRecord>;
+        return r.version === 1 && typeof r.id === "string" ? (r as ImageRecord) : undefined;
+      }),
+    );
   }
 
   async load(): Promise<void> {
-    await this.records.load(this.log, (raw) => {
-      const r = raw as Partial<ImageRecord>;
-      return r.version === 1 && typeof r.id === "string" ? (r as ImageRecord) : undefined;
-    });
+    await this.records.load(this.log);
   }
 
   list(): ImageRecord[] {

@@ -2,8 +2,8 @@
 // and network namespace process, and for each container its cgroup. Pure over the records.
 import * as path from "node:path";
 import {
-  containerState,
-  sandboxState,
+  isRunning,
+  sandboxReady,
   type ContainerRecord,
   type SandboxRecord,
 } from "../runtime/records.js";
@@ -43,10 +43,6 @@ export function podCgroupPath(cgroupParent: string, driver: CgroupDriver): strin
   }
 }
 
-function nsOf(value: string): bigint {
-  return /^\d+$/.test(value) ? BigInt(value) : 0n;
-}
-
 export function containerTarget(
   rec: Readonly<ContainerRecord>,
   driver: CgroupDriver,
@@ -60,9 +56,9 @@ export function containerTarget(
     labels: rec.config.labels,
     annotations: rec.config.annotations,
     cgroupPath: rec.cgroupPath === "" ? undefined : tryPath(rec.cgroupPath, driver),
-    running: containerState(rec) === "CONTAINER_RUNNING",
-    createdAtNs: nsOf(rec.createdAt),
-    startedAtNs: nsOf(rec.startedAt),
+    running: isRunning(rec),
+    createdAtNs: rec.createdAt,
+    startedAtNs: rec.startedAt,
   };
 }
 
@@ -82,7 +78,7 @@ export function buildTargets(
     const m = s.config.metadata;
     // The sandbox's own state (set by its infra's exit events): a pid is never re-checked here,
     // where a reused one would point the network readings at a stranger.
-    const ready = sandboxState(s) === "SANDBOX_READY";
+    const ready = sandboxReady(s);
     pods.push({
       id: s.id,
       name: m?.name ?? "",
@@ -95,7 +91,7 @@ export function buildTargets(
       infraCgroupPath: tryPath(opts.podProcessCgroupsPath(s.cgroupParent, s.id), opts.driver),
       netPid: ready && !s.hostNetwork ? s.infraPid : undefined,
       ready,
-      createdAtNs: nsOf(s.createdAt),
+      createdAtNs: s.createdAt,
       containers: byPod.get(s.id) ?? [],
     });
   }

@@ -7,7 +7,13 @@
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { RuntimeState } from "./oci/runtime-state.js";
-import { type ContainerRecord, type SandboxRecord, containerState } from "./records.js";
+import {
+  type ContainerRecord,
+  type SandboxRecord,
+  containerState,
+  infraExited,
+  infraRunning,
+} from "./records.js";
 
 export interface MonitorCheckDeps {
   containers: {
@@ -65,7 +71,7 @@ export class MonitorCheck {
       }
     }
     for (const s of [...this.deps.sandboxes.peek()]) {
-      if (s.infraExitedAt !== "0" || s.infraPid === 0 || !s.conmonPid) continue;
+      if (!infraRunning(s) || !s.conmonPid) continue;
       if (!(await this.deps.sameProcessAlive(s.conmonPid, s.conmonStartTime))) {
         lost.push({ kind: "sandbox", id: s.id });
       }
@@ -115,7 +121,7 @@ export class MonitorCheck {
 
   private async settleSandbox(id: string): Promise<void> {
     const s = this.deps.sandboxes.get(id);
-    if (!s || s.infraExitedAt !== "0") return;
+    if (!s || infraExited(s)) return;
     if (await this.stillRuns(s.runtimeHandler, id, s.infraPid, s.infraStartTime)) {
       if (!this.orphaned.has(id)) {
         this.orphaned.add(id);

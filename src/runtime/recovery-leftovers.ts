@@ -8,10 +8,10 @@ import { errorMessage } from "../errors.js";
 import { removeCgroupPath } from "../cgroup/remove.js";
 import { readPidFile } from "./oci/conmon.js";
 import { waitProcessGone } from "../util/process-wait.js";
-import type { RuntimeContext } from "./runtime-context.js";
+import type { RecoveryDeps } from "./runtime-context.js";
 
 type LeftoverDeps = Pick<
-  RuntimeContext,
+  RecoveryDeps,
   "paths" | "handlers" | "ociRuntime" | "log" | "containers" | "sandboxes" | "config"
 >;
 

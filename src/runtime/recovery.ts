@@ -13,26 +13,14 @@ import { removeNetns } from "../network/netns.js";
 import { unmountIfMounted } from "./sandbox/pod-files.js";
 import { nowNs } from "../util/time.js";
 import { bootTimeSeconds, processStartTime, startTimeToNs } from "../util/proc-identity.js";
-import { type ContainerRecord, type SandboxRecord, containerState } from "./records.js";
-import type { RuntimeContext } from "./runtime-context.js";
+import { containerState, infraRunning, wasStarted } from "./records.js";
+import type { RecoveryDeps } from "./runtime-context.js";
 import { RuntimePaths } from "./paths.js";
 import { deleteOrphanEverywhere, removeOrphanPodCgroups } from "./recovery-leftovers.js";
 
-function upgradeSandbox(raw: unknown): SandboxRecord | undefined {
-  const r = raw as Partial<SandboxRecord>;
-  if (r.version !== 1 || typeof r.id !== "string") return undefined;
-  // Records written before the infra's exit was recorded: reconcileSandboxes settles them.
-  return { ...r, infraExitedAt: r.infraExitedAt ?? "0" } as SandboxRecord;
-}
-
-function upgradeContainer(raw: unknown): ContainerRecord | undefined {
-  const r = raw as Partial<ContainerRecord>;
-  return r.version === 1 && typeof r.id === "string" ? (r as ContainerRecord) : undefined;
-}
-
-export async function loadRecords(ctx: RuntimeContext): Promise<void> {
-  await ctx.sandboxes.load(ctx.log, upgradeSandbox);
-  await ctx.containers.load(ctx.log, upgradeContainer);
+export async function loadRecords(ctx: RecoveryDeps): Promise<void> {
+  await ctx.sandboxes.load(ctx.log);
+  await ctx.containers.load(ctx.log);
   for (const s of ctx.sandboxes.list()) ctx.sandboxNames.reserve(s.name, s.id);
   for (const c of ctx.containers.list()) ctx.containerNames.reserve(c.name, c.id);
   ctx.log.info(
@@ -58,7 +46,7 @@ async function processStartNs(pid: number): Promise<bigint> {
  * time) becomes RUNNING with the process's start time — never started a second time; one the
  * runtime no longer has, or has stopped with no exit file, becomes EXITED.
  */
-export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
+export async function reconcileContainers(ctx: RecoveryDeps): Promise<void> {
   await Promise.all(
     ctx.containers.list().map(async (c) => {
       const state = containerState(c);
@@ -73,7 +61,7 @@ export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
             "container was started while berthd went down; recording it as running",
           );
           await ctx.containers.update(c.id, (r) => {
-            if (r.startedAt === "0") r.startedAt = startedAt.toString();
+            if (!wasStarted(r)) r.startedAt = startedAt;
           });
           return;
         }
@@ -84,7 +72,7 @@ export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
           "container gone while berthd was down, with no exit recorded",
         );
         await ctx.containers.update(c.id, (r) => {
-          r.finishedAt = nowNs().toString();
+          r.finishedAt = nowNs();
           r.exitCode = 255;
           r.reason = "Unknown";
           r.message = "the container ended while berthd was down and no exit status was recorded";
@@ -97,7 +85,7 @@ export async function reconcileContainers(ctx: RuntimeContext): Promise<void> {
 }
 
 /** Undoes what a RunPodSandbox interrupted by a crash had made: infra, network, mounts. */
-async function removeOrphanPod(ctx: RuntimeContext, id: string): Promise<void> {
+async function removeOrphanPod(ctx: RecoveryDeps, id: string): Promise<void> {
   const { paths, runner } = ctx;
   await deleteOrphanEverywhere(ctx, id, path.join(paths.pod(id), "userdata"));
   const netns = path.join(paths.netnsDir, RuntimePaths.netnsName(id));
@@ -117,7 +105,7 @@ async function removeOrphanPod(ctx: RuntimeContext, id: string): Promise<void> {
 }
 
 /** Releases CNI attachments (IPs, veths, rules) of sandboxes that have no record. */
-export async function releaseOrphanNetworks(ctx: RuntimeContext): Promise<void> {
+export async function releaseOrphanNetworks(ctx: RecoveryDeps): Promise<void> {
   const live = new Set(ctx.sandboxes.list().map((s) => s.id));
   for (const id of await ctx.cni.attachedSandboxIds()) {
     if (live.has(id)) continue;
@@ -139,12 +127,12 @@ export async function releaseOrphanNetworks(ctx: RuntimeContext): Promise<void> 
  * reused pid never makes a dead pod READY.
  */
 export async function reconcileSandboxes(
-  ctx: RuntimeContext,
+  ctx: RecoveryDeps,
   infraGone: (id: string) => Promise<void>,
 ): Promise<void> {
   await Promise.all(
     ctx.sandboxes.list().map(async (s) => {
-      if (s.infraPid === 0 || s.infraExitedAt !== "0") return;
+      if (!infraRunning(s)) return;
       try {
         const rt = await ctx.ociRuntime(s.runtimeHandler).state(s.id);
         if (rt && rt.status === "running" && rt.pid === s.infraPid) return;
@@ -161,7 +149,7 @@ export async function reconcileSandboxes(
 }
 
 /** Removes per-container and per-pod runtime dirs that no record owns. */
-export async function removeOrphans(ctx: RuntimeContext): Promise<void> {
+export async function removeOrphans(ctx: RecoveryDeps): Promise<void> {
   const { paths, runner } = ctx;
   const live = {
     containers: new Set(ctx.containers.list().map((c) => c.id)),

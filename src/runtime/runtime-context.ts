@@ -1,5 +1,7 @@
-// What the sandbox and container services share: configuration, stores, the OCI runtimes per
-// handler, conmon, the network and image services, and the exit watcher's waiters.
+// What the runtime services depend on. assemble.ts builds one RuntimeContext (configuration,
+// stores, the OCI runtimes per handler, conmon, the network and image services, the exit
+// watcher's waiters); each service takes only the narrow part it uses (SandboxDeps,
+// ContainerDeps, ContainerCreateDeps, RecoveryDeps), so unit tests give it fakes.
 import type { BerthConfig } from "../config/config.js";
 import type { Logger } from "../log.js";
 import type { BerthMetrics } from "../metrics/berth-metrics.js";
@@ -18,6 +20,83 @@ import type { HostFeatures } from "./spec/context.js";
 import type { NameRegistry } from "../store/name-registry.js";
 import type { RecordStore } from "../store/record-store.js";
 
+/** The OCI runtime operations the services call (an OciRuntime; a fake in unit tests). */
+export type RuntimeOps = Pick<
+  OciRuntime,
+  "handler" | "globalArgs" | "state" | "start" | "kill" | "delete" | "update" | "execSync"
+>;
+
+interface CommonDeps {
+  log: Logger;
+  ociRuntime(handlerName: string): RuntimeOps;
+  /** Test-only pause points (src/util/test-pause.ts); a no-op unless a chaos test armed one. */
+  testPause: TestPause;
+}
+
+/** What building a spec for a pod's process needs to know of this host and of berth. */
+interface SpecHostDeps {
+  /** Lowest oom_score_adj berth may set (0 without CAP_SYS_RESOURCE). */
+  oomScoreAdjMin: number;
+  /** Capabilities berth holds (its bounding set), for privileged containers. */
+  allCapabilities: string[];
+  hostFeatures: HostFeatures;
+}
+
+/** SandboxService: pods, their network, their infra under conmon. */
+export interface SandboxDeps extends CommonDeps, SpecHostDeps {
+  config: Pick<BerthConfig, "cgroup_driver" | "conmon_path" | "infra_init_path">;
+  runner: CommandRunner;
+  paths: RuntimePaths;
+  handlers: Pick<HandlerRegistry, "resolve">;
+  sandboxes: RecordStore<SandboxRecord>;
+  sandboxNames: NameRegistry;
+  launcher: ConmonLauncher;
+  cni: Pick<CniRunner, "setupPodNetwork" | "teardownPodNetwork">;
+  exits: ExitWaiters;
+  events: EventBus;
+}
+
+/** ContainerService: containers after creation. */
+export interface ContainerDeps extends CommonDeps {
+  runner: CommandRunner;
+  paths: RuntimePaths;
+  metrics: { oomKills: Pick<BerthMetrics["oomKills"], "inc"> };
+  containers: RecordStore<ContainerRecord>;
+  containerNames: NameRegistry;
+  /** Read only: a container starts only in a ready pod. */
+  sandboxes: Pick<RecordStore<SandboxRecord>, "get">;
+  exits: ExitWaiters;
+  events: EventBus;
+}
+
+/** CreateContainer (src/runtime/container/container-create.ts). */
+export interface ContainerCreateDeps extends CommonDeps, SpecHostDeps {
+  config: Pick<BerthConfig, "conmon_path">;
+  runner: CommandRunner;
+  paths: RuntimePaths;
+  containers: RecordStore<ContainerRecord>;
+  containerNames: NameRegistry;
+  images: ImageLookup;
+  launcher: ConmonLauncher;
+  events: EventBus;
+}
+
+/** Startup recovery (src/runtime/recovery.ts, recovery-leftovers.ts). */
+export interface RecoveryDeps {
+  log: Logger;
+  ociRuntime(handlerName: string): Pick<OciRuntime, "state" | "delete">;
+  config: Pick<BerthConfig, "cgroup_driver">;
+  runner: CommandRunner;
+  paths: RuntimePaths;
+  handlers: Pick<HandlerRegistry, "usable">;
+  sandboxes: RecordStore<SandboxRecord>;
+  containers: RecordStore<ContainerRecord>;
+  sandboxNames: NameRegistry;
+  containerNames: NameRegistry;
+  cni: Pick<CniRunner, "attachedSandboxIds" | "teardownPodNetwork">;
+}
+
+/** Everything, as assemble.ts wires it; the CRI layer reads it, services take their part. */
 export interface RuntimeContext {
   config: BerthConfig;
   log: Logger;

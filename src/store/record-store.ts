@@ -12,7 +12,19 @@ import { KeyedMutex } from "./keyed-mutex.js";
 import { IdIndex } from "./id-index.js";
 
 export interface StoredRecord {
-  id: string;
+  readonly id: string;
+}
+
+/** How a record type is written to disk and read back (any version this berth still reads). */
+export interface RecordCodec<T> {
+  encode(rec: T): unknown;
+  /** undefined for a version or shape this berth does not know. */
+  decode(raw: unknown): T | undefined;
+}
+
+/** For records whose memory form is their JSON form: only `decode` checks the version. */
+export function jsonCodec<T>(decode: (raw: unknown) => T | undefined): RecordCodec<T> {
+  return { encode: (rec) => rec, decode };
 }
 
 export class RecordStore<T extends StoredRecord> {
@@ -24,6 +36,7 @@ export class RecordStore<T extends StoredRecord> {
   constructor(
     private readonly dir: string,
     private readonly kind: string,
+    private readonly codec: RecordCodec<T>,
   ) {}
 
   private file(id: string): string {
@@ -31,7 +44,7 @@ export class RecordStore<T extends StoredRecord> {
   }
 
   /** Loads every record; unreadable files are skipped and reported (never fatal). */
-  async load(log: Logger, upgrade: (raw: unknown) => T | undefined): Promise<void> {
+  async load(log: Logger): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     for (const name of await fs.readdir(this.dir)) {
       if (!name.endsWith(".json") || name.startsWith(".")) {
@@ -39,7 +52,9 @@ export class RecordStore<T extends StoredRecord> {
         continue;
       }
       try {
-        const rec = upgrade(JSON.parse(await fs.readFile(path.join(this.dir, name), "utf8")));
+        const rec = this.codec.decode(
+          JSON.parse(await fs.readFile(path.join(this.dir, name), "utf8")),
+        );
         if (!rec) throw new Error("unknown record version");
         this.records.set(rec.id, rec);
         this.ids.add(rec.id);
@@ -90,7 +105,7 @@ export class RecordStore<T extends StoredRecord> {
   }
 
   private async write(rec: T): Promise<void> {
-    await writeJsonAtomic(this.file(rec.id), rec);
+    await writeJsonAtomic(this.file(rec.id), this.codec.encode(rec));
     this.records.set(rec.id, structuredClone(rec));
     this.ids.add(rec.id);
   }

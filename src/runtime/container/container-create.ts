@@ -16,7 +16,7 @@ import { processStartTime } from "../../util/proc-identity.js";
 import type { ContainerRecord, SandboxRecord } from "../records.js";
 import type { ContainerImage } from "./image-lookup.js";
 import { containerFullName } from "../records.js";
-import type { RuntimeContext } from "../runtime-context.js";
+import type { ContainerCreateDeps } from "../runtime-context.js";
 import { buildContainerSpec } from "../spec/container-spec.js";
 import type { SandboxInfo } from "../spec/context.js";
 import { mountDestinationsToResolve } from "../spec/mounts.js";
@@ -80,7 +80,7 @@ export function sandboxInfo(s: SandboxRecord): SandboxInfo {
 }
 
 export async function createContainerInSandbox(
-  ctx: RuntimeContext,
+  ctx: ContainerCreateDeps,
   sandbox: SandboxRecord,
   cfg: ContainerConfig__Output,
   cgroupsPath: (parent: string, id: string) => string,
@@ -96,7 +96,7 @@ export async function createContainerInSandbox(
 }
 
 async function createWithImage(
-  ctx: RuntimeContext,
+  ctx: ContainerCreateDeps,
   sandbox: SandboxRecord,
   cfg: ContainerConfig__Output,
   image: ContainerImage,
@@ -233,9 +233,9 @@ async function createWithImage(
       topChainId: image.topChainId,
       runtimeHandler: sandbox.runtimeHandler,
       logPath,
-      createdAt: nowNs().toString(),
-      startedAt: "0",
-      finishedAt: "0",
+      createdAt: nowNs(),
+      startedAt: 0n,
+      finishedAt: 0n,
       exitCode: 0,
       reason: "",
       message: "",

@@ -17,8 +17,16 @@ import { reopenLog } from "../oci/conmon.js";
 import { wasOomKilled } from "../oci/exit-file.js";
 import type { ExitEvent } from "../oci/exit-watcher.js";
 import type { ExecSyncResult } from "../oci/oci-runtime.js";
-import { type ContainerRecord, containerState, sandboxState } from "../records.js";
-import type { RuntimeContext } from "../runtime-context.js";
+import {
+  type ContainerRecord,
+  canStart,
+  containerState,
+  hasExited,
+  isRunning,
+  sandboxReady,
+  wasStarted,
+} from "../records.js";
+import type { ContainerDeps } from "../runtime-context.js";
 import { resourcesToOci } from "../spec/resources.js";
 import {
   type ContainerCgroupDirs,
@@ -38,7 +46,7 @@ export class ContainerService {
   private readonly signalled = new Map<string, number>();
 
   constructor(
-    private readonly ctx: RuntimeContext,
+    private readonly ctx: ContainerDeps,
     /** The cgroup dirs of a cgroupsPath (undefined when unknown). */
     private readonly cgroups: (cgroupsPath: string) => ContainerCgroupDirs | undefined,
   ) {}
@@ -47,19 +55,19 @@ export class ContainerService {
     const rec = this.ctx.containers.resolve(idOrPrefix);
     await this.locks.run(rec.id, async () => {
       const cur = this.ctx.containers.get(rec.id)!;
-      const state = containerState(cur);
-      if (state !== "CONTAINER_CREATED") {
+      if (!canStart(cur)) {
+        const state = containerState(cur);
         throw new FailedPreconditionError(`container ${cur.id} is ${state}, not CONTAINER_CREATED`);
       }
       const sandbox = this.ctx.sandboxes.get(cur.sandboxId);
-      if (!sandbox || sandboxState(sandbox) !== "SANDBOX_READY") {
+      if (!sandbox || !sandboxReady(sandbox)) {
         throw new FailedPreconditionError(
           `pod sandbox ${cur.sandboxId} of container ${cur.id} is not ready`,
         );
       }
       const runtime = this.ctx.ociRuntime(cur.runtimeHandler);
       // Taken before the start: a process that exits at once must not finish before it started.
-      const startedAt = nowNs().toString();
+      const startedAt = nowNs();
       try {
         await runtime.start(cur.id);
       } catch (err) {
@@ -72,12 +80,12 @@ export class ContainerService {
             "runtime start failed, but the container runs",
           );
           await this.ctx.containers.update(cur.id, (r) => {
-            if (r.startedAt === "0") r.startedAt = startedAt;
+            if (!wasStarted(r)) r.startedAt = startedAt;
           });
           this.ctx.events.publish(cur.id, cur.sandboxId, "CONTAINER_STARTED_EVENT");
           return;
         }
-        const now = nowNs().toString();
+        const now = nowNs();
         await this.ctx.containers.update(cur.id, (r) => {
           r.startError = errorMessage(err);
           r.finishedAt = now;
@@ -94,7 +102,7 @@ export class ContainerService {
       }
       await this.ctx.testPause("start-container");
       await this.ctx.containers.update(cur.id, (r) => {
-        if (r.startedAt === "0") r.startedAt = startedAt;
+        if (!wasStarted(r)) r.startedAt = startedAt;
       });
       this.ctx.events.publish(cur.id, cur.sandboxId, "CONTAINER_STARTED_EVENT");
     });
@@ -212,7 +220,7 @@ export class ContainerService {
     },
   ): Promise<void> {
     const rec = this.ctx.containers.get(id);
-    if (!rec || rec.finishedAt !== "0") return;
+    if (!rec || hasExited(rec)) return;
     const dirs = this.cgroups(rec.cgroupPath);
     await this.killLeftovers(rec, dirs?.procsDir);
     const memDir = dirs?.dir("memory");
@@ -221,12 +229,11 @@ export class ContainerService {
       e.reasonOverride ?? (oom ? "OOMKilled" : e.exitCode === 0 ? "Completed" : "Error");
     let recorded = false;
     await this.ctx.containers.update(id, (r) => {
-      if (r.finishedAt !== "0") return; // a concurrent report of the same exit won
+      if (hasExited(r)) return; // a concurrent report of the same exit won
       recorded = true;
       // The exit file's mtime comes from the kernel's coarse clock and can trail the start
       // time taken here for a process that exits at once.
-      const started = BigInt(r.startedAt);
-      r.finishedAt = (e.finishedAt > started ? e.finishedAt : started).toString();
+      r.finishedAt = e.finishedAt > r.startedAt ? e.finishedAt : r.startedAt;
       r.exitCode = e.exitCode;
       r.reason = reason;
       if (e.message !== undefined) r.message = e.message;
@@ -345,7 +352,7 @@ export class ContainerService {
   /** Pid of a running container of the given id, for TARGET pid namespaces. */
   runningPid(idOrPrefix: string): number | undefined {
     const rec = this.ctx.containers.find(idOrPrefix);
-    if (!rec || containerState(rec) !== "CONTAINER_RUNNING") return undefined;
+    if (!rec || !isRunning(rec)) return undefined;
     return rec.pid;
   }
 

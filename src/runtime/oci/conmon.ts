@@ -13,6 +13,9 @@ import type { OciRuntime } from "./oci-runtime.js";
 import { createFailure, readRuntimeLog, runtimeCause } from "./runtime-create-error.js";
 import { cleanRuntimeMessage } from "./runtime-state.js";
 
+/** What creating under conmon needs of the runtime: its binary, root and flags, and delete. */
+type ConmonRuntime = Pick<OciRuntime, "handler" | "globalArgs" | "delete">;
+
 export interface CreateContainerOptions {
   id: string;
   name?: string;
@@ -89,7 +92,7 @@ export function processAlive(pid: number): boolean {
  * killed by its pid, the log file it opened and its attach link are removed.
  */
 export async function createContainer(
-  runtime: OciRuntime,
+  runtime: ConmonRuntime,
   opts: CreateContainerOptions,
   deps: ConmonDeps,
 ): Promise<CreatedContainer> {
@@ -174,7 +177,7 @@ export async function createContainer(
 }
 
 async function cleanupFailedCreate(
-  runtime: OciRuntime,
+  runtime: ConmonRuntime,
   opts: CreateContainerOptions,
   conmonPid: number | undefined,
   log: Logger,

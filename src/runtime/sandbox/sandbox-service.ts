@@ -16,9 +16,16 @@ import { removeCgroupPath } from "../../cgroup/remove.js";
 import { createContainer } from "../oci/conmon.js";
 import type { ExitEvent } from "../oci/exit-watcher.js";
 import { processStartTime } from "../../util/proc-identity.js";
-import type { RuntimeContext } from "../runtime-context.js";
+import type { SandboxDeps } from "../runtime-context.js";
 import { RuntimePaths } from "../paths.js";
-import { type SandboxRecord, sandboxFullName, sandboxState } from "../records.js";
+import {
+  type SandboxRecord,
+  infraExited,
+  infraRunning,
+  sandboxFullName,
+  sandboxReady,
+  sandboxStopped,
+} from "../records.js";
 import { buildSandboxSpec } from "../spec/sandbox-spec.js";
 import { loadLocalhostSeccompProfiles, localhostSeccompPath } from "../spec/prepare.js";
 import { newId } from "../../store/id-index.js";
@@ -36,7 +43,7 @@ export class SandboxService {
   /** Sandboxes inside StopPodSandbox: their infra's exit is that call's, not news to publish. */
   private readonly stopping = new Set<string>();
 
-  constructor(private readonly ctx: RuntimeContext) {}
+  constructor(private readonly ctx: SandboxDeps) {}
 
   /** The cgroup path of a sandbox's pod (cgroupfs form), whatever kubelet gave. */
   static cgroupParent(config: PodSandboxConfig__Output, id: string): string {
@@ -81,7 +88,7 @@ export class SandboxService {
   }
 
   isReady(rec: SandboxRecord): boolean {
-    return sandboxState(rec) === "SANDBOX_READY";
+    return sandboxReady(rec);
   }
 
   /**
@@ -91,12 +98,12 @@ export class SandboxService {
    */
   async onInfraExit(e: ExitEvent, why = "pod infra exited"): Promise<void> {
     const rec = this.ctx.sandboxes.get(e.id);
-    if (!rec || rec.infraExitedAt !== "0") return;
+    if (!rec || infraExited(rec)) return;
     const at = e.finishedAt > 0n ? e.finishedAt : nowNs();
     await this.ctx.sandboxes.update(e.id, (r) => {
-      if (r.infraExitedAt === "0") r.infraExitedAt = at.toString();
+      if (!infraExited(r)) r.infraExitedAt = at;
     });
-    if (rec.stoppedAt === "0" && !this.stopping.has(e.id)) {
+    if (!sandboxStopped(rec) && !this.stopping.has(e.id)) {
       this.ctx.log.warn({ pod_sandbox_id: e.id, exitCode: e.exitCode }, why);
       this.ctx.events.publish(e.id, e.id, "CONTAINER_STOPPED_EVENT");
     }
@@ -257,10 +264,10 @@ export class SandboxService {
       name,
       config: cfg,
       runtimeHandler: handlerName,
-      createdAt: nowNs().toString(),
-      stoppedAt: "0",
+      createdAt: nowNs(),
+      stoppedAt: 0n,
       infraPid: created.pid,
-      infraExitedAt: "0",
+      infraExitedAt: 0n,
       infraStartTime: await processStartTime(created.pid),
       conmonPid: created.conmonPid,
       conmonStartTime: await processStartTime(created.conmonPid),
@@ -295,9 +302,9 @@ export class SandboxService {
         await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
         await this.releaseNetwork(rec);
         await unmountIfMounted(rec.files.shm, this.ctx.runner);
-        if (rec.stoppedAt === "0") {
+        if (!sandboxStopped(rec)) {
           await this.ctx.sandboxes.update(rec.id, (r) => {
-            r.stoppedAt = nowNs().toString();
+            r.stoppedAt = nowNs();
           });
         }
       } finally {
@@ -309,7 +316,7 @@ export class SandboxService {
   private async stopInfra(rec: SandboxRecord): Promise<void> {
     const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
     const cur = this.ctx.sandboxes.get(rec.id) ?? rec;
-    if (cur.infraPid > 0 && cur.infraExitedAt === "0") {
+    if (infraRunning(cur)) {
       // Wait registered before the kill: the exit can be reported before `kill` returns.
       const exited = this.ctx.exits.wait(rec.id, 10_000);
       await runtime.kill(rec.id, "SIGKILL", true).catch((err: unknown) => {

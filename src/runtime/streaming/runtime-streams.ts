@@ -10,7 +10,12 @@ import { quote } from "../../validate/text.js";
 import type { Logger } from "../../log.js";
 import { buildExecProcess } from "../oci/exec-process.js";
 import { readBundleProcess, type OciRuntime } from "../oci/oci-runtime.js";
-import { containerState, type ContainerRecord, type SandboxRecord } from "../records.js";
+import {
+  containerState,
+  sandboxStopped,
+  type ContainerRecord,
+  type SandboxRecord,
+} from "../records.js";
 import { runAttach } from "./attach-session.js";
 import { writeExecFiles } from "./exec-files.js";
 import { runPipedExec } from "./exec-session.js";
@@ -109,7 +114,7 @@ export class RuntimeStreams implements StreamingRuntime {
     }
     const sb = this.deps.sandboxes.get(podSandboxId);
     if (!sb) throw new NotFoundError(`pod sandbox ${quote(podSandboxId)} not found`);
-    if (sb.stoppedAt !== "0") {
+    if (sandboxStopped(sb)) {
       throw new FailedPreconditionError(`pod sandbox ${podSandboxId} is not ready`);
     }
     if (!sb.hostNetwork && sb.netnsPath === "") {

@@ -7,7 +7,8 @@ import { PassThrough } from "node:stream";
 import { silentLogger } from "../../../src/log.js";
 import { OciRuntime } from "../../../src/runtime/oci/oci-runtime.js";
 import { RuntimePaths } from "../../../src/runtime/paths.js";
-import type { ContainerRecord, SandboxRecord } from "../../../src/runtime/records.js";
+import { containerCodec, sandboxCodec } from "../../../src/runtime/record-codecs.js";
+import type { RecordCodec } from "../../../src/store/record-store.js";
 import { RuntimeStreams } from "../../../src/runtime/streaming/runtime-streams.js";
 import type { StreamIO } from "../../../src/streaming/types.js";
 import { ProcessRunner } from "../../../src/util/command.js";
@@ -20,9 +21,9 @@ export { Sink, SizeQueue };
 
 const RUNTIME_PATHS: Record<string, string> = { crun: "/usr/bin/crun", runc: "/usr/sbin/runc" };
 
-function readRecord<T>(dir: string, id: string): T | undefined {
+function readRecord<T>(dir: string, id: string, codec: RecordCodec<T>): T | undefined {
   try {
-    return JSON.parse(readFileSync(path.join(dir, `${id}.json`), "utf8")) as T;
+    return codec.decode(JSON.parse(readFileSync(path.join(dir, `${id}.json`), "utf8")));
   } catch {
     return undefined;
   }
@@ -32,8 +33,8 @@ export function runtimeStreams(env: PodEnv): { streams: RuntimeStreams; paths: R
   const paths = new RuntimePaths(env.berthd.root, env.berthd.state);
   const runner = new ProcessRunner();
   const streams = new RuntimeStreams({
-    containers: { get: (id) => readRecord<ContainerRecord>(paths.containerRecords, id) },
-    sandboxes: { get: (id) => readRecord<SandboxRecord>(paths.sandboxRecords, id) },
+    containers: { get: (id) => readRecord(paths.containerRecords, id, containerCodec) },
+    sandboxes: { get: (id) => readRecord(paths.sandboxRecords, id, sandboxCodec) },
     ociRuntime: (name) => {
       const file = RUNTIME_PATHS[name];
       if (!file) throw new Error(`unknown handler ${name}`);

@@ -19,10 +19,10 @@ function sandbox(over: Partial<SandboxRecord> = {}): SandboxRecord {
       annotations: {},
     } as unknown as SandboxRecord["config"],
     runtimeHandler: "runc",
-    createdAt: "1000",
-    stoppedAt: "0",
+    createdAt: 1000n,
+    stoppedAt: 0n,
     infraPid: 42,
-    infraExitedAt: "0",
+    infraExitedAt: 0n,
     hostNetwork: false,
     netnsPath: "/run/netns/x",
     ips: ["10.0.0.2"],
@@ -50,9 +50,9 @@ function container(over: Partial<ContainerRecord> = {}): ContainerRecord {
     topChainId: "",
     runtimeHandler: "runc",
     logPath: "",
-    createdAt: "2000",
-    startedAt: "3000",
-    finishedAt: "0",
+    createdAt: 2000n,
+    startedAt: 3000n,
+    finishedAt: 0n,
     exitCode: 0,
     reason: "",
     message: "",
@@ -86,8 +86,8 @@ describe("metrics: sampling targets from runtime records", () => {
 
   it("builds pods with their containers; host network and stopped pods read no netns", () => {
     const pods = buildTargets(
-      [sandbox(), sandbox({ id: "s2", hostNetwork: true }), sandbox({ id: "s3", stoppedAt: "9" })],
-      [container(), container({ id: "c2", finishedAt: "5000" })],
+      [sandbox(), sandbox({ id: "s2", hostNetwork: true }), sandbox({ id: "s3", stoppedAt: 9n })],
+      [container(), container({ id: "c2", finishedAt: 5000n })],
       opts,
     );
     expect(pods.map((p) => [p.id, p.ready, p.netPid])).to.deep.equal([
@@ -109,7 +109,7 @@ describe("metrics: sampling targets from runtime records", () => {
 
   it("reads a pod's readiness from its record: a live process under a dead infra's pid is not it", () => {
     // pid 1 is alive on every host; had a kill(pid, 0) been asked, this pod would look ready.
-    const dead = sandbox({ id: "s4", infraPid: 1, infraExitedAt: "99" });
+    const dead = sandbox({ id: "s4", infraPid: 1, infraExitedAt: 99n });
     const [pod] = buildTargets([dead], [], opts);
     expect([pod!.ready, pod!.netPid]).to.deep.equal([false, undefined]);
     expect(countStates([dead], []).sandboxes).to.deep.equal({
@@ -120,8 +120,8 @@ describe("metrics: sampling targets from runtime records", () => {
 
   it("counts containers and sandboxes by state, zeros included", () => {
     const counts = countStates(
-      [sandbox(), sandbox({ id: "s2", infraExitedAt: "7" })],
-      [container(), container({ id: "c2", startedAt: "0" })],
+      [sandbox(), sandbox({ id: "s2", infraExitedAt: 7n })],
+      [container(), container({ id: "c2", startedAt: 0n })],
     );
     expect(counts).to.deep.equal({
       containers: {

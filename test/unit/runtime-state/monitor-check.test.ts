@@ -9,8 +9,8 @@ function ctr(over: Partial<ContainerRecord>): ContainerRecord {
   return {
     id: "c1",
     runtimeHandler: "runc",
-    startedAt: "10",
-    finishedAt: "0",
+    startedAt: 10n,
+    finishedAt: 0n,
     startError: "",
     pid: 100,
     pidStartTime: "1000",
@@ -78,7 +78,7 @@ describe("state: the dead-monitor check", () => {
 
   it("settles a container whose conmon died and whose process is gone", async () => {
     const t = setup({
-      containers: [ctr({}), ctr({ id: "c2", finishedAt: "5", conmonPid: 98 })],
+      containers: [ctr({}), ctr({ id: "c2", finishedAt: 5n, conmonPid: 98 })],
       alive: {},
       runtime: { c1: "stopped" },
     });
@@ -104,7 +104,7 @@ describe("state: the dead-monitor check", () => {
       runtimeHandler: "runc",
       infraPid: 50,
       infraStartTime: "7",
-      infraExitedAt: "0",
+      infraExitedAt: 0n,
       conmonPid: 49,
       conmonStartTime: "6",
     } as SandboxRecord;

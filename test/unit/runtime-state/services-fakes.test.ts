@@ -14,14 +14,15 @@ import {
   containerState,
   sandboxState,
 } from "../../../src/runtime/records.js";
+import { containerCodec, sandboxCodec } from "../../../src/runtime/record-codecs.js";
 import { reconcileContainers, reconcileSandboxes } from "../../../src/runtime/recovery.js";
-import type { RuntimeContext } from "../../../src/runtime/runtime-context.js";
+import type { RecoveryDeps, SandboxDeps } from "../../../src/runtime/runtime-context.js";
 import { SandboxService } from "../../../src/runtime/sandbox/sandbox-service.js";
 import { RecordStore } from "../../../src/store/record-store.js";
 
 describe("state: sandbox service and recovery with fakes", () => {
   let dir: string;
-  let ctx: RuntimeContext;
+  let ctx: SandboxDeps & RecoveryDeps;
   let states: Record<string, RuntimeState | undefined>;
   const events: RuntimeEvent[] = [];
   let ac: AbortController;
@@ -40,11 +41,15 @@ describe("state: sandbox service and recovery with fakes", () => {
     // Only what these code paths touch; the rest of the context is never reached.
     ctx = {
       log: silentLogger(),
-      sandboxes: new RecordStore<SandboxRecord>(path.join(dir, "s"), "pod sandbox"),
-      containers: new RecordStore<ContainerRecord>(path.join(dir, "c"), "container"),
+      sandboxes: new RecordStore<SandboxRecord>(path.join(dir, "s"), "pod sandbox", sandboxCodec),
+      containers: new RecordStore<ContainerRecord>(
+        path.join(dir, "c"),
+        "container",
+        containerCodec,
+      ),
       events: bus,
       ociRuntime: () => ({ state: (id: string) => Promise.resolve(states[id]) }),
-    } as unknown as RuntimeContext;
+    } as unknown as SandboxDeps & RecoveryDeps;
   });
   afterEach(async () => {
     ac.abort();
@@ -56,9 +61,10 @@ describe("state: sandbox service and recovery with fakes", () => {
       version: 1,
       id,
       runtimeHandler: "runc",
-      stoppedAt: "0",
+      createdAt: 1n,
+      stoppedAt: 0n,
       infraPid: process.pid, // alive: a pid check would call this pod ready
-      infraExitedAt: "0",
+      infraExitedAt: 0n,
     }) as SandboxRecord;
 
   const container = (id: string, over: Partial<ContainerRecord> = {}): ContainerRecord =>
@@ -67,8 +73,9 @@ describe("state: sandbox service and recovery with fakes", () => {
       id,
       sandboxId: "s1",
       runtimeHandler: "runc",
-      startedAt: "0",
-      finishedAt: "0",
+      createdAt: 1n,
+      startedAt: 0n,
+      finishedAt: 0n,
       startError: "",
       exitCode: 0,
       reason: "",
@@ -87,7 +94,7 @@ describe("state: sandbox service and recovery with fakes", () => {
     await svc.onInfraExit({ id: "s1", exitCode: 137, finishedAt: 6n });
     await tick();
     const rec = ctx.sandboxes.get("s1")!;
-    expect([sandboxState(rec), rec.infraExitedAt]).to.deep.equal(["SANDBOX_NOTREADY", "5"]);
+    expect([sandboxState(rec), rec.infraExitedAt]).to.deep.equal(["SANDBOX_NOTREADY", 5n]);
     expect(events.map((e) => [e.id, e.type])).to.deep.equal([["s1", "CONTAINER_STOPPED_EVENT"]]);
   });
 
@@ -113,7 +120,7 @@ describe("state: sandbox service and recovery with fakes", () => {
     const started = ctx.containers.get("started")!;
     expect(containerState(started)).to.equal("CONTAINER_RUNNING");
     // This process's own start time, from /proc: before now, after the epoch's first minute.
-    const startedAt = BigInt(started.startedAt);
+    const startedAt = started.startedAt;
     expect(startedAt < BigInt(Date.now()) * 1_000_000n).to.equal(true);
     expect(startedAt > 60_000_000_000n).to.equal(true);
     expect(containerState(ctx.containers.get("never")!)).to.equal("CONTAINER_CREATED");

@@ -64,11 +64,11 @@ describe("state: process identity (pid + start time)", () => {
 
 describe("state: sandbox state is the record's, not a pid's", () => {
   it("READY only while neither stopped nor the infra's exit recorded", () => {
-    const base = { stoppedAt: "0", infraExitedAt: "0", infraPid: process.pid };
+    const base = { stoppedAt: 0n, infraExitedAt: 0n, infraPid: process.pid };
     expect(sandboxState(base)).to.equal("SANDBOX_READY");
     // The infra's pid is alive (it is this very process) but its exit was recorded.
-    expect(sandboxState({ ...base, infraExitedAt: "5" })).to.equal("SANDBOX_NOTREADY");
-    expect(sandboxState({ ...base, stoppedAt: "5" })).to.equal("SANDBOX_NOTREADY");
+    expect(sandboxState({ ...base, infraExitedAt: 5n })).to.equal("SANDBOX_NOTREADY");
+    expect(sandboxState({ ...base, stoppedAt: 5n })).to.equal("SANDBOX_NOTREADY");
     expect(sandboxState({ ...base, infraPid: 0 })).to.equal("SANDBOX_NOTREADY");
   });
 });
