@@ -6,6 +6,7 @@
 // with this one in every round, and prints this build's time as a ratio of the other's.
 //   npx tsc -p tsconfig.json && node dist/bench/image-pull.bench.js   (as root)
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Berthd } from "../test/support/berthd.js";
 import { buildImage, type BuiltImage } from "../test/support/registry/image-builder.js";
 import { startRegistry, type TestRegistry } from "../test/support/registry/registry-server.js";
@@ -75,6 +76,15 @@ async function rawDownload(reg: TestRegistry, image: BuiltImage): Promise<number
   return total;
 }
 
+/** CPU seconds (user + system) the process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the command name.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function mbps(bytes: number, ms: number): string {
   return `${(bytes / MB / (ms / 1000)).toFixed(1)} MB/s`;
 }
@@ -101,9 +111,13 @@ async function main(): Promise<void> {
       baseline = await Berthd.start({ logLevel: "warn", metrics: false, bin: baselineBin });
     }
     const name = `${reg.host}/${REPO}:1`;
+    const cpu = new Map<Berthd, number[]>();
     const pullOnce = async (d: Berthd): Promise<number> => {
       const c = d.client.call;
+      const cpu0 = cpuSeconds(d.pid);
       const pull = await timed(() => c.PullImage({ image: { image: name } }));
+      const used = cpuSeconds(d.pid) - cpu0;
+      cpu.set(d, [...(cpu.get(d) ?? []), used]);
       if (pull.value.image_ref !== image.config.digest) throw new Error("pulled the wrong image");
       await c.RemoveImage({ image: { image: name } });
       if ((await c.ListImages({})).images.length !== 0) throw new Error("image not removed");
@@ -137,12 +151,18 @@ async function main(): Promise<void> {
         `${(raw / 1000).toFixed(2)} s, ${mbps(compressed, raw)}`,
     );
     console.log(`ratio PullImage / raw download: ${(pull / raw).toFixed(1)}x`);
+    const cpuOf = (d: Berthd): number => median(cpu.get(d) ?? []);
+    console.log(`berthd CPU per pull (user+sys): median ${cpuOf(berthd).toFixed(2)} s`);
     if (baseline) {
       const base = median(basePulls);
       console.log(
         `baseline build ${baselineBin ?? ""}: median ${(base / 1000).toFixed(2)} s ` +
           `[${basePulls.map((p) => (p / 1000).toFixed(2)).join(", ")}]; ` +
           `this build / baseline: ${(pull / base).toFixed(2)}`,
+      );
+      console.log(
+        `baseline CPU per pull: median ${cpuOf(baseline).toFixed(2)} s; ` +
+          `this build / baseline: ${(cpuOf(berthd) / cpuOf(baseline)).toFixed(2)}`,
       );
     }
   } finally {

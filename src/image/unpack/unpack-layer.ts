@@ -185,7 +185,8 @@ class SniffingInput extends Writable {
   private waiting: (() => void) | undefined;
 
   constructor(private readonly open: (head: Buffer) => Writable) {
-    super();
+    // Room for a few network reads: the download need not wait for every chunk to unpack.
+    super({ highWaterMark: 1 << 20 });
   }
 
   /** From now on, accepts and drops every byte. */

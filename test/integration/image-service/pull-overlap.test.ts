@@ -169,4 +169,27 @@ describe("image service: layers unpack while the pull downloads (CRI, root)", fu
     await c.RemoveImage({ image: image1 });
     expect((await readSnapshots(berthd.root)).size).to.equal(0);
   });
+
+  it("max_concurrent_downloads = 1: the next layer is not asked for while one downloads", async () => {
+    const one = await Berthd.start({
+      configToml: "pull_progress_timeout_seconds = 60\nmax_concurrent_downloads = 1",
+    });
+    try {
+      const built = await image("one", [MB, MB]);
+      await reg.pusher.pushImage("t/one", built, "1");
+      const [first, second] = built.layers.map((l) => blobPath(l.digest));
+      const held = gate();
+      gates.push(held);
+      reg.setFaults({ holdBlob: { path: first!, afterBytes: MB / 2, until: held.until } });
+      const pulling = one.client.call.PullImage({ image: { image: `${reg.host}/t/one:1` } });
+      await until("layer 1's download", () => Promise.resolve(reg.requestCount(first!) === 1));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(reg.requestCount(second!), "layer 2 asked for while layer 1 downloads").to.equal(0);
+      held.open();
+      expect((await pulling).image_ref).to.equal(built.config.digest);
+      expect(reg.requestCount(second!)).to.equal(1);
+    } finally {
+      await one.cleanup();
+    }
+  });
 });
