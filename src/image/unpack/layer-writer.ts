@@ -8,6 +8,7 @@ import { constants as C, promises as fs } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import type { Header } from "tar-stream";
+import { isErrno } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import type { CommandRunner } from "../../util/command.js";
 import { runChecked } from "../../util/command.js";
@@ -160,10 +161,17 @@ export class LayerWriter {
   }
 
   private async writeFile(p: string, meta: EntryMeta, content: Content): Promise<void> {
-    await clearForEntry(p, false);
-    // O_EXCL|O_NOFOLLOW: never opens anything that already exists, symlink or not.
+    // O_EXCL|O_NOFOLLOW: never opens anything that already exists, symlink or not. Most names
+    // are new, so try first and clear the way only when something is there.
     const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
-    const fh = await fs.open(p, flags, 0o600);
+    let fh: FileHandle;
+    try {
+      fh = await fs.open(p, flags, 0o600);
+    } catch (err) {
+      if (!isErrno(err, "EEXIST")) throw err;
+      await clearForEntry(p, false);
+      fh = await fs.open(p, flags, 0o600);
+    }
     this.inodes++;
     try {
       // tar-stream hands out small chunks; one writev per MiB instead of a write per chunk,
