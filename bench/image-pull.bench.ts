@@ -2,15 +2,19 @@
 // compressible text; big and small files) from a local registry into a real berthd, median of 3
 // runs with the image removed in between. Baseline in the same run: plain HTTP GETs of the same
 // blobs through the same registry endpoint, as many at a time as berthd downloads.
+// BERTHD_BASELINE=<path of another build's bin/berthd> also pulls with that build, alternating
+// with this one in every round, and prints this build's time as a ratio of the other's.
 //   npx tsc -p tsconfig.json && node dist/bench/image-pull.bench.js   (as root)
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Berthd } from "../test/support/berthd.js";
 import { buildImage, type BuiltImage } from "../test/support/registry/image-builder.js";
 import { startRegistry, type TestRegistry } from "../test/support/registry/registry-server.js";
 import { dir, file, type TarEntry } from "../test/support/registry/tar.js";
 import { median, timed } from "./stats.js";
 
-const RUNS = 3;
+/** BENCH_RUNS overrides. */
+const RUNS = Number(process.env.BENCH_RUNS ?? "3");
 const MB = 1024 * 1024;
 /** berthd's default max_concurrent_downloads. */
 const DOWNLOADS_AT_ONCE = 3;
@@ -72,6 +76,15 @@ async function rawDownload(reg: TestRegistry, image: BuiltImage): Promise<number
   return total;
 }
 
+/** CPU seconds (user + system) the process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the command name.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function mbps(bytes: number, ms: number): string {
   return `${(bytes / MB / (ms / 1000)).toFixed(1)} MB/s`;
 }
@@ -86,25 +99,41 @@ async function main(): Promise<void> {
   const compressed = image.layers.reduce((n, l) => n + l.size, 0) + image.config.size;
   const reg = await startRegistry();
   let berthd: Berthd | undefined;
+  let baseline: Berthd | undefined;
+  const baselineBin = process.env.BERTHD_BASELINE;
   try {
     const push = await timed(() => reg.pusher.pushImage(REPO, image, "1"));
     console.log(
       `(setup: image built in ${(built.ms / 1000).toFixed(1)} s, pushed in ${(push.ms / 1000).toFixed(1)} s)`,
     );
     berthd = await Berthd.start({ logLevel: "warn", metrics: false });
-    const c = berthd.client.call;
+    if (baselineBin) {
+      baseline = await Berthd.start({ logLevel: "warn", metrics: false, bin: baselineBin });
+    }
     const name = `${reg.host}/${REPO}:1`;
+    const cpu = new Map<Berthd, number[]>();
+    const pullOnce = async (d: Berthd): Promise<number> => {
+      const c = d.client.call;
+      const cpu0 = cpuSeconds(d.pid);
+      const pull = await timed(() => c.PullImage({ image: { image: name } }));
+      const used = cpuSeconds(d.pid) - cpu0;
+      cpu.set(d, [...(cpu.get(d) ?? []), used]);
+      if (pull.value.image_ref !== image.config.digest) throw new Error("pulled the wrong image");
+      await c.RemoveImage({ image: { image: name } });
+      if ((await c.ListImages({})).images.length !== 0) throw new Error("image not removed");
+      return pull.ms;
+    };
     const pulls: number[] = [];
+    const basePulls: number[] = [];
     const raws: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const raw = await timed(() => rawDownload(reg, image));
       if (raw.value !== compressed) throw new Error(`raw GETs read ${raw.value} of ${compressed}`);
       raws.push(raw.ms);
-      const pull = await timed(() => c.PullImage({ image: { image: name } }));
-      if (pull.value.image_ref !== image.config.digest) throw new Error("pulled the wrong image");
-      pulls.push(pull.ms);
-      await c.RemoveImage({ image: { image: name } });
-      if ((await c.ListImages({})).images.length !== 0) throw new Error("image not removed");
+      // Alternate which build goes first, so neither always finds a warmer page cache.
+      if (baseline && r % 2 === 1) basePulls.push(await pullOnce(baseline));
+      pulls.push(await pullOnce(berthd));
+      if (baseline && r % 2 === 0) basePulls.push(await pullOnce(baseline));
     }
     const pull = median(pulls);
     const raw = median(raws);
@@ -122,8 +151,23 @@ async function main(): Promise<void> {
         `${(raw / 1000).toFixed(2)} s, ${mbps(compressed, raw)}`,
     );
     console.log(`ratio PullImage / raw download: ${(pull / raw).toFixed(1)}x`);
+    const cpuOf = (d: Berthd): number => median(cpu.get(d) ?? []);
+    console.log(`berthd CPU per pull (user+sys): median ${cpuOf(berthd).toFixed(2)} s`);
+    if (baseline) {
+      const base = median(basePulls);
+      console.log(
+        `baseline build ${baselineBin ?? ""}: median ${(base / 1000).toFixed(2)} s ` +
+          `[${basePulls.map((p) => (p / 1000).toFixed(2)).join(", ")}]; ` +
+          `this build / baseline: ${(pull / base).toFixed(2)}`,
+      );
+      console.log(
+        `baseline CPU per pull: median ${cpuOf(baseline).toFixed(2)} s; ` +
+          `this build / baseline: ${(cpuOf(berthd) / cpuOf(baseline)).toFixed(2)}`,
+      );
+    }
   } finally {
     await berthd?.cleanup();
+    await baseline?.cleanup();
     await reg.stop();
   }
 }

@@ -2,20 +2,23 @@
 // `<root>/content/ingest/`, hashed and counted as it arrives, verified against its digest and
 // size, fsynced and only then renamed into place: a file under blobs/ is always complete and
 // correct. Whatever a crash leaves in ingest/ is removed when the store is opened. Concurrent
-// writes of one digest share a single download.
+// writes of one digest share a single download. A writer may pass a tap, a second destination
+// that gets the same bytes as they arrive (the puller unpacks a layer while it downloads).
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream, promises as fs } from "node:fs";
+import { createReadStream, createWriteStream, promises as fs } from "node:fs";
 import * as path from "node:path";
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Readable, Transform, Writable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { FailedPreconditionError, isErrno } from "../errors.js";
 import { fsyncDir } from "../util/atomic-file.js";
 import {
   DigestMismatchError,
+  VerifyingStream,
   parseDigest,
   verifyBytes,
   type DigestAlgorithm,
 } from "./registry/digest.js";
+import { Tee } from "./tee.js";
 
 export type ProgressCallback = (bytesDone: number, total: number) => void;
 
@@ -27,18 +30,21 @@ export interface ContentUsage {
 const ALGORITHMS: readonly DigestAlgorithm[] = ["sha256", "sha512"];
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
 
-/** Counts and hashes bytes on their way to disk; fails early past the announced size. */
+/**
+ * Counts and hashes bytes on their way to disk; fails early past the announced size. Without an
+ * algorithm it only counts: the source verifies the digest itself.
+ */
 class IngestMeter extends Transform {
   readonly hash;
   count = 0;
   constructor(
-    algorithm: DigestAlgorithm,
+    algorithm: DigestAlgorithm | undefined,
     private readonly size: number,
     private readonly what: string,
     private readonly onProgress: ProgressCallback | undefined,
   ) {
     super();
-    this.hash = createHash(algorithm);
+    this.hash = algorithm === undefined ? undefined : createHash(algorithm);
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     this.count += chunk.length;
@@ -46,7 +52,7 @@ class IngestMeter extends Transform {
       cb(new DigestMismatchError(`${this.what}: more than the expected ${this.size} bytes`));
       return;
     }
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.onProgress?.(this.count, this.size);
     cb(null, chunk);
   }
@@ -101,29 +107,41 @@ export class ContentStore {
    * Makes sure the blob is stored: does nothing when it already is, joins a write of the same
    * digest already under way, and otherwise calls `open` once and stores what it yields.
    * Resolves to the blob's path.
+   *
+   * `tap`, when given, receives the blob's bytes and is ended: as they arrive when this call
+   * downloads, else from the stored blob. A tap that fails fails this call (and the download);
+   * it may see bytes of a blob that then fails verification, so whatever it makes of them must
+   * wait for this call to resolve before it counts.
    */
   async ensure(
     digest: string,
     size: number,
     open: () => Promise<Readable>,
     onProgress?: ProgressCallback,
+    tap?: Writable,
   ): Promise<string> {
     const target = this.path(digest);
+    let tapped = false;
     const running = this.inflight.get(digest);
     if (running) {
       await running;
-      return target;
+    } else {
+      const job = (async () => {
+        if (await this.has(digest)) return;
+        tapped = tap !== undefined;
+        await this.ingest(digest, size, await open(), onProgress, tap);
+      })();
+      this.inflight.set(digest, job);
+      try {
+        await job;
+      } catch (err) {
+        if (tap && !tap.destroyed) tap.destroy(err instanceof Error ? err : undefined);
+        throw err;
+      } finally {
+        this.inflight.delete(digest);
+      }
     }
-    const job = (async () => {
-      if (await this.has(digest)) return;
-      await this.ingest(digest, size, await open(), onProgress);
-    })();
-    this.inflight.set(digest, job);
-    try {
-      await job;
-    } finally {
-      this.inflight.delete(digest);
-    }
+    if (tap && !tapped) await pipeline(createReadStream(target), tap);
     return target;
   }
 
@@ -161,6 +179,7 @@ export class ContentStore {
     size: number,
     source: Readable,
     onProgress?: ProgressCallback,
+    tap?: Writable,
   ): Promise<void> {
     const { algorithm } = parseDigest(digest);
     const what = `blob ${digest}`;
@@ -170,13 +189,21 @@ export class ContentStore {
       `${path.basename(target)}.${randomBytes(6).toString("hex")}.partial`,
     );
     try {
-      const meter = new IngestMeter(algorithm, size, what, onProgress);
-      await pipeline(source, meter, createWriteStream(tmp, { flags: "wx", mode: 0o644 }));
+      // A registry stream verifies digest and size itself and errors instead of ending when
+      // they differ: hashing its bytes a second time would only cost CPU.
+      const verified =
+        source instanceof VerifyingStream && source.digest === digest && source.size === size;
+      const meter = new IngestMeter(verified ? undefined : algorithm, size, what, onProgress);
+      const file = createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 1 << 20 });
+      await pipeline(source, meter, tap ? new Tee(file, tap) : file);
       if (meter.count !== size) {
         throw new DigestMismatchError(`${what}: got ${meter.count} bytes, expected ${size}`);
       }
-      const actual = `${algorithm}:${meter.hash.digest("hex")}`;
-      if (actual !== digest) throw new DigestMismatchError(`${what}: content has digest ${actual}`);
+      if (meter.hash) {
+        const actual = `${algorithm}:${meter.hash.digest("hex")}`;
+        if (actual !== digest)
+          throw new DigestMismatchError(`${what}: content has digest ${actual}`);
+      }
       // fsync through a fresh descriptor: it flushes the file's pages whoever wrote them.
       const fh = await fs.open(tmp, "r");
       try {

@@ -1,6 +1,8 @@
 // PullImage: resolve the reference, fetch manifest and config, download the layers the snapshot
-// store does not have yet (a few at a time), unpack each into its snapshot in order, and record
-// the image. Concurrent pulls of one reference share one run.
+// store does not have yet (a few at a time) and unpack each while it downloads, then record the
+// image. A layer's snapshot is committed once its blob is verified and its parent committed.
+// Concurrent pulls of one reference share one run.
+import type { Writable } from "node:stream";
 import { UnavailableError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { BerthMetrics } from "../metrics/berth-metrics.js";
@@ -40,32 +42,23 @@ function progressLogger(log: Logger, digest: string, total: number) {
   };
 }
 
-/**
- * Runs `fn` on every item, at most `limit` at a time. After a failure no new item starts, and the
- * first error is thrown only once the running ones have settled: a failed pull must not leave
- * downloads still writing into the content store behind it.
- */
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (t: T, i: number) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i]!, i);
-      } catch (err) {
-        failure ??= { err };
-      }
+/** At most `limit` calls of `run` at a time; the others wait in the order they came. */
+class Slots {
+  private busy = 0;
+  private readonly queue: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.busy >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.busy++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.busy--;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure.err;
-  return out;
+  }
 }
 
 /** One pull in progress and who waits for it. */
@@ -94,12 +87,26 @@ export class Puller {
     const ref = parseReference(image);
     const key = formatReference(ref);
     let running = this.inflight.get(key);
-    if (!running) {
-      const abort = new AbortController();
-      const result = this.run(image, credentials, abort.signal).finally(() =>
-        this.inflight.delete(key),
+    if (!running || running.abort.signal.aborted) {
+      // A pull whose callers have all gone is still tearing down (removing what it half
+      // unpacked): a new caller gets a fresh pull once that one has settled, not its error.
+      const previous = running?.result.then(
+        () => undefined,
+        () => undefined,
       );
-      running = { result, waiting: 0, abort };
+      const abort = new AbortController();
+      const started = previous ?? Promise.resolve();
+      const fresh: RunningPull = {
+        result: started.then(() => this.run(image, credentials, abort.signal)),
+        waiting: 0,
+        abort,
+      };
+      void fresh.result
+        .finally(() => {
+          if (this.inflight.get(key) === fresh) this.inflight.delete(key);
+        })
+        .catch(() => undefined);
+      running = fresh;
       this.inflight.set(key, running);
     }
     const pull = running;
@@ -151,41 +158,56 @@ export class Puller {
       ]);
       log.info({ id: fetched.config.digest, layers: fetched.layers.length }, "pulling image");
 
-      const blobs = await mapLimit(
-        fetched.layers,
-        this.deps.maxConcurrentDownloads,
-        async (layer, i) => {
-          signal.throwIfAborted();
+      // Every layer unpacks as its bytes arrive; at most maxConcurrentDownloads download at
+      // once. After a failure the others stop (`stop`), and the first error is thrown only once
+      // every layer has settled: a failed pull leaves nothing writing behind it. Snapshots
+      // already committed stay: each is complete and verified, and the next pull reuses them.
+      const stop = new AbortController();
+      const layerSignal = AbortSignal.any([signal, stop.signal]);
+      const downloads = new Slots(Math.max(1, this.deps.maxConcurrentDownloads));
+      let failure: { err: unknown } | undefined;
+      const settled: Promise<void>[] = [];
+      for (const [i, layer] of fetched.layers.entries()) {
+        const feed = (input: Writable): Promise<void> =>
+          downloads.run(async () => {
+            layerSignal.throwIfAborted();
+            let counted = 0;
+            const report = progressLogger(log, layer.digest, layer.size);
+            await fetchBlob(client, content, ref, layer, {
+              ...(credentials ? { credentials } : {}),
+              endpoint: fetched.endpoint,
+              signal: layerSignal,
+              tap: input,
+              onProgress: (done) => {
+                metrics.imagePullBytes.inc(done - counted);
+                counted = done;
+                report(done);
+              },
+            });
+          });
+        const task = (async () => {
+          layerSignal.throwIfAborted();
           if (snapshots.get(chains[i]!)) {
             metrics.layerReuse.inc();
-            return undefined;
+            return;
           }
-          let counted = 0;
-          const report = progressLogger(log, layer.digest, layer.size);
-          const path = await fetchBlob(client, content, ref, layer, {
-            ...(credentials ? { credentials } : {}),
-            endpoint: fetched.endpoint,
-            signal,
-            onProgress: (done) => {
-              metrics.imagePullBytes.inc(done - counted);
-              counted = done;
-              report(done);
-            },
+          await snapshots.prepare({
+            parent: i === 0 ? null : chains[i - 1]!,
+            diffId: diffIds[i]!,
+            mediaType: layer.mediaType,
+            what: `layer ${layer.digest}`,
+            feed,
+            ...(i === 0 ? {} : { parentReady: settled[i - 1]! }),
           });
-          return path;
-        },
-      );
-      for (const [i, layer] of fetched.layers.entries()) {
-        const blob = blobs[i];
-        if (blob === undefined) continue;
-        signal.throwIfAborted();
-        await snapshots.prepare({
-          parent: i === 0 ? null : chains[i - 1]!,
-          diffId: diffIds[i]!,
-          blob,
-          mediaType: layer.mediaType,
+        })().catch((err: unknown) => {
+          failure ??= { err };
+          stop.abort(err);
+          throw err;
         });
+        settled.push(task);
       }
+      await Promise.allSettled(settled);
+      if (failure !== undefined) throw failure.err;
       await content.writeBytes(fetched.config.digest, fetched.config.bytes);
       await content.writeBytes(fetched.manifest.digest, fetched.manifest.bytes);
 

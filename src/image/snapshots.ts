@@ -6,15 +6,19 @@
 // overlay-mount.ts). A layer is unpacked into `.tmp-*` and renamed into place with its metadata
 // already inside, so a numbered directory is always complete; a crash leaves only `.tmp-*` or
 // `.trash-*` directories, which open() removes. Reference counting and GC belong to the caller.
+// A layer may unpack from its blob file or from its bytes as they download (`feed`), and
+// before its parent snapshot exists: only the commit waits for the parent (`parentReady`).
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { createReadStream, promises as fs } from "node:fs";
 import * as path from "node:path";
+import type { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { FailedPreconditionError, NotFoundError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
 import { fsyncDir, writeJsonAtomic } from "../util/atomic-file.js";
 import type { CommandRunner } from "../util/command.js";
 import { chainIdOf, isSha256Digest } from "./unpack/chain-id.js";
-import { unpackLayer } from "./unpack/unpack-layer.js";
+import { LayerUnpack } from "./unpack/unpack-layer.js";
 
 export interface SnapshotInfo {
   chainId: string;
@@ -36,9 +40,21 @@ export interface PrepareLayer {
   parent: string | null;
   /** From the image config's rootfs.diff_ids; the unpacked tar must hash to it. */
   diffId: string;
-  /** Path of the layer blob in the content store. */
-  blob: string;
+  /** Path of the layer blob in the content store (unless `feed` is given). */
+  blob?: string;
+  /**
+   * Writes the layer blob's bytes into `input` and ends it, resolving only once they are known
+   * to be the blob's (digest and size verified). The snapshot is committed only after that.
+   */
+  feed?: (input: Writable) => Promise<void>;
+  /** Names the layer in errors (default: the blob path). */
+  what?: string;
   mediaType: string;
+  /**
+   * Settles once the parent snapshot is committed or has failed: the layer then unpacks at once
+   * and waits for it only to commit. Without it the parent must exist already.
+   */
+  parentReady?: Promise<unknown>;
 }
 
 interface SnapshotMeta {
@@ -165,28 +181,46 @@ export class SnapshotStore {
   }
 
   private async unpack(chainId: string, layer: PrepareLayer): Promise<SnapshotInfo> {
-    if (layer.parent !== null && !this.byChain.has(layer.parent)) {
-      throw new FailedPreconditionError(
-        `parent snapshot ${layer.parent} of ${chainId} does not exist`,
-      );
-    }
+    if (layer.parentReady === undefined) this.checkParent(chainId, layer.parent);
+    const what = layer.what ?? `layer ${layer.blob ?? layer.diffId}`;
     const tmp = path.join(this.dir, `${TMP_PREFIX}${randomBytes(8).toString("hex")}`);
     await fs.mkdir(tmp, { mode: 0o700 });
     try {
       const fsDir = path.join(tmp, FS);
       await fs.mkdir(fsDir);
       await fs.chmod(fsDir, 0o755);
-      const result = await unpackLayer({
-        blob: layer.blob,
+      const unpack = new LayerUnpack({
         mediaType: layer.mediaType,
         target: fsDir,
         runner: this.runner,
-        parents: layer.parent === null ? [] : this.lowerDirs(layer.parent),
         logger: this.logger.child({ chainId, diffId: layer.diffId }),
+        what,
       });
+      const input = unpack.input;
+      const feeding = (async () => {
+        try {
+          if (layer.feed) await layer.feed(input);
+          else
+            await pipeline(
+              createReadStream(required(layer.blob), { highWaterMark: 1 << 20 }),
+              input,
+            );
+        } finally {
+          // A feed that failed, or returned without ending the input, ends the unpack too.
+          if (!input.writableFinished) input.destroy();
+        }
+      })();
+      const [fed, unpacked] = await Promise.allSettled([feeding, unpack.done]);
+      // The download's error (a digest mismatch, a stalled registry) is the cause of anything
+      // the unpack saw; only bytes known to be the blob's make the unpack's error the answer.
+      if (fed.status === "rejected") throw asError(fed.reason);
+      if (unpacked.status === "rejected") throw asError(unpacked.reason);
+      await layer.parentReady?.catch(() => undefined);
+      this.checkParent(chainId, layer.parent);
+      const result = await unpack.finish(layer.parent === null ? [] : this.lowerDirs(layer.parent));
       if (result.diffId !== layer.diffId) {
         throw new FailedPreconditionError(
-          `layer ${layer.blob} unpacks to diff ID ${result.diffId}, the image config says ${layer.diffId}`,
+          `${what} unpacks to diff ID ${result.diffId}, the image config says ${layer.diffId}`,
         );
       }
       const meta: SnapshotMeta = {
@@ -215,6 +249,12 @@ export class SnapshotStore {
     }
   }
 
+  private checkParent(chainId: string, parent: string | null): void {
+    if (parent !== null && !this.byChain.has(parent)) {
+      throw new FailedPreconditionError(`parent snapshot ${parent} of ${chainId} does not exist`);
+    }
+  }
+
   private async load(): Promise<void> {
     for (const name of await fs.readdir(this.dir)) {
       const p = path.join(this.dir, name);
@@ -237,6 +277,15 @@ export class SnapshotStore {
       this.byChain.set(meta.chainId, infoOf(this.dir, name, meta));
     }
   }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(errorMessage(err));
+}
+
+function required(blob: string | undefined): string {
+  if (blob === undefined) throw new FailedPreconditionError("a layer needs a blob or a feed");
+  return blob;
 }
 
 function infoOf(dir: string, key: string, meta: SnapshotMeta): SnapshotInfo {

@@ -74,8 +74,9 @@ export class VerifyingStream extends Transform {
   private count = 0;
 
   constructor(
-    private readonly digest: string,
-    private readonly size: number,
+    /** What the bytes must hash to (a consumer may rely on this check instead of its own). */
+    readonly digest: string,
+    readonly size: number,
     private readonly what: string,
   ) {
     super();

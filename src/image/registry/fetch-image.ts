@@ -1,6 +1,7 @@
 // Resolving a reference to what a pull needs: the manifest for this node's platform (choosing
 // from an index), the parsed image config and the layer descriptors, all digest-verified; and
 // downloading one blob into the content store. The lead's puller wires these to the unpacker.
+import type { Writable } from "node:stream";
 import { FailedPreconditionError, NotFoundError } from "../../errors.js";
 import type { ContentStore, ProgressCallback } from "../content-store.js";
 import { formatReference, manifestReference, type ImageReference } from "../reference.js";
@@ -129,6 +130,8 @@ export interface FetchBlobOptions {
   onProgress?: ProgressCallback;
   /** Ends the download (the stream is destroyed with the signal's reason) when it aborts. */
   signal?: AbortSignal;
+  /** Also gets the blob's bytes, and is ended (see ContentStore.ensure). */
+  tap?: Writable;
 }
 
 /**
@@ -161,5 +164,6 @@ export async function fetchBlob(
       return stream;
     },
     opts.onProgress,
+    opts.tap,
   );
 }

@@ -1,16 +1,26 @@
 // Writes the entries of one layer tar into an empty snapshot directory, overlayfs style:
 // whiteouts become 0/0 character devices and opaque markers become `trusted.overlay.opaque=y`.
 // Ownership, modes (after chown, which clears setuid/setgid), xattrs and mtimes are kept;
-// directory mtimes are set in a final pass, after their content is written.
+// directory mtimes are set in a final pass, after their content is written. Directories the tar
+// leaves out get their metadata from the lower layers in that pass too: the layers below need
+// not exist while the entries are written.
 import { constants as C, promises as fs } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import type { Header } from "tar-stream";
+import { isErrno } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import type { CommandRunner } from "../../util/command.js";
 import { runChecked } from "../../util/command.js";
 import { classifyWhiteout, entryComponents } from "./entry-path.js";
-import { checkDirs, clearForEntry, ensureDirs, findDirIn, lstatOrUndefined } from "./safe-fs.js";
+import {
+  checkDirs,
+  clearForEntry,
+  ensureDirs,
+  findDirIn,
+  isDirIn,
+  lstatOrUndefined,
+} from "./safe-fs.js";
 import { UnsafeLayerEntryError } from "./unsafe-entry-error.js";
 import { OVERLAY_OPAQUE_XATTR, selectXattrs, setXattr } from "./xattrs.js";
 
@@ -22,8 +32,6 @@ export interface LayerWriterOptions {
   logger: Logger;
   /** Root may chown and make device nodes; without it owners are kept as is and devices skipped. */
   privileged: boolean;
-  /** The lower layers' dirs, topmost first: implicit parent dirs copy their metadata from these. */
-  parents: readonly string[];
 }
 
 interface EntryMeta {
@@ -38,7 +46,10 @@ export class LayerWriter {
   size = 0n;
   /** Inodes created (hardlinks add none). */
   inodes = 0;
-  private readonly dirTimes: { components: string[]; name: string; mtime: Date }[] = [];
+  /** mtimes to set last, in entry order; undefined for a dir the tar left out (see finish). */
+  private readonly dirTimes: { components: string[]; name: string; mtime: Date | undefined }[] = [];
+  /** Dirs made for entries whose tar left them out, by path, until an entry of their own. */
+  private readonly implicitDirs = new Map<string, string[]>();
 
   constructor(private readonly opts: LayerWriterOptions) {}
 
@@ -48,13 +59,30 @@ export class LayerWriter {
     await drain(content);
   }
 
-  /** Final pass: directory mtimes, now that nothing more is written inside them. */
-  async finish(): Promise<void> {
+  /**
+   * Final pass, once every entry is written. A dir the tar left out (whiteouts often do) gets,
+   * like in containerd, owner, mode and times from the lower layer that has it, so the merged
+   * view does not change that dir's metadata; `parents` are the lower layers' dirs, topmost
+   * first. Then directory mtimes, now that nothing more is written inside them.
+   */
+  async finish(parents: readonly string[]): Promise<void> {
+    const lowerTimes = new Map<string, Date>();
+    for (const [key, components] of this.implicitDirs) {
+      const lower = await findDirIn(parents, components);
+      // A later entry may have replaced the dir (or a dir above it) with something else.
+      if (lower === undefined || !(await isDirIn(this.opts.root, components))) continue;
+      const p = this.pathOf(components); // a real dir with no symlink on the way
+      if (this.opts.privileged) await fs.lchown(p, lower.uid, lower.gid);
+      await fs.chmod(p, lower.mode & 0o7777);
+      lowerTimes.set(key, lower.mtime);
+    }
     for (const d of this.dirTimes) {
+      const mtime = d.mtime ?? lowerTimes.get(d.components.join("/"));
+      if (mtime === undefined) continue;
       await checkDirs(this.opts.root, d.components.slice(0, -1), d.name);
       const p = this.pathOf(d.components);
       const st = await lstatOrUndefined(p);
-      if (st?.isDirectory()) await fs.lutimes(p, d.mtime, d.mtime);
+      if (st?.isDirectory()) await fs.lutimes(p, mtime, mtime);
     }
   }
 
@@ -99,6 +127,7 @@ export class LayerWriter {
         break;
       case "directory":
         await this.writeDir(p, meta);
+        this.implicitDirs.delete(components.join("/"));
         this.dirTimes.push({ components, name, mtime: meta.mtime });
         break;
       case "symlink":
@@ -121,31 +150,32 @@ export class LayerWriter {
     if (header.type !== "directory") await fs.lutimes(p, meta.mtime, meta.mtime);
   }
 
-  /**
-   * Creates missing parent dirs. A layer tar may leave out a parent it does not change (whiteouts
-   * often do): like containerd, the new dir copies owner, mode and times from the lower layer
-   * that has it, so the merged view does not change that dir's metadata.
-   */
+  /** Creates missing parent dirs; `finish` gives them the lower layers' metadata. */
   private async ensureParents(dir: string[], name: string): Promise<void> {
     for (const components of await ensureDirs(this.opts.root, dir, name)) {
       this.inodes++;
-      const lower = await findDirIn(this.opts.parents, components);
-      if (lower === undefined) continue;
-      const p = this.pathOf(components);
-      if (this.opts.privileged) await fs.lchown(p, lower.uid, lower.gid);
-      await fs.chmod(p, lower.mode & 0o7777); // ensureDirs made it: a real dir, no symlink
-      this.dirTimes.push({ components, name, mtime: lower.mtime });
+      const key = components.join("/");
+      this.implicitDirs.set(key, components);
+      this.dirTimes.push({ components, name, mtime: undefined });
     }
   }
 
   private async writeFile(p: string, meta: EntryMeta, content: Content): Promise<void> {
-    await clearForEntry(p, false);
-    // O_EXCL|O_NOFOLLOW: never opens anything that already exists, symlink or not.
+    // O_EXCL|O_NOFOLLOW: never opens anything that already exists, symlink or not. Most names
+    // are new, so try first and clear the way only when something is there.
     const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
-    const fh = await fs.open(p, flags, 0o600);
+    let fh: FileHandle;
+    try {
+      fh = await fs.open(p, flags, 0o600);
+    } catch (err) {
+      if (!isErrno(err, "EEXIST")) throw err;
+      await clearForEntry(p, false);
+      fh = await fs.open(p, flags, 0o600);
+    }
     this.inodes++;
     try {
-      // tar-stream hands out small chunks; one write per MiB instead of per chunk.
+      // tar-stream hands out small chunks; one writev per MiB instead of a write per chunk,
+      // and no copy into a bigger buffer.
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       for await (const chunk of content) {
@@ -153,14 +183,14 @@ export class LayerWriter {
         pending.push(buf);
         pendingBytes += buf.length;
         if (pendingBytes >= WRITE_BATCH_BYTES) {
-          await writeAll(fh, Buffer.concat(pending, pendingBytes));
+          await writeAll(fh, pending, pendingBytes);
           this.size += BigInt(pendingBytes);
           pending = [];
           pendingBytes = 0;
         }
       }
       if (pendingBytes > 0) {
-        await writeAll(fh, Buffer.concat(pending, pendingBytes));
+        await writeAll(fh, pending, pendingBytes);
         this.size += BigInt(pendingBytes);
       }
       if (this.opts.privileged) await fh.chown(meta.uid, meta.gid);
@@ -320,11 +350,25 @@ function paxTime(v: string | undefined): Date | undefined {
 
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    off += bytesWritten;
+/** Writes all of `bufs` (`total` bytes) at the file position, resuming after a short write. */
+async function writeAll(fh: FileHandle, bufs: Buffer[], total: number): Promise<void> {
+  let left = bufs;
+  let remaining = total;
+  for (;;) {
+    const { bytesWritten } = await fh.writev(left);
+    remaining -= bytesWritten;
+    if (remaining <= 0) return;
+    // A short write: drop what went out and write the rest.
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of left) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        rest.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    left = rest;
   }
 }
 

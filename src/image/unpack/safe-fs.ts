@@ -67,6 +67,17 @@ export async function checkDirs(
   }
 }
 
+/** Whether `components` below `root` name a real directory reached without any symlink. */
+export async function isDirIn(root: string, components: readonly string[]): Promise<boolean> {
+  let current = root;
+  for (const c of components) {
+    current = path.join(current, c);
+    const st = await lstatOrUndefined(current);
+    if (st === undefined || !st.isDirectory()) return false;
+  }
+  return true;
+}
+
 /**
  * Clears the way for a new entry at `p` (whose parents are already checked): a later entry
  * replaces an earlier one of the same name, as in tar. A directory stays when the new entry is

@@ -13,6 +13,13 @@ import type { AddressInfo, Socket } from "node:net";
 export interface ProxyFaults {
   /** Flip one byte in the middle of every blob download. */
   corruptBlobs?: boolean;
+  /** Flip one byte in the middle of the downloads of blobs whose path matches. */
+  corruptBlob?: RegExp;
+  /**
+   * Send `afterBytes` bytes of the blobs whose path matches, then hold the rest (the connection
+   * stays open) until `until` resolves; then send the rest.
+   */
+  holdBlob?: { path: RegExp; afterBytes: number; until: Promise<void> };
   /** Send this many bytes of a blob, then nothing more (the connection stays open). */
   stallBlobsAfterBytes?: number;
   /** Send this many bytes of a blob, then reset the connection. */
@@ -99,13 +106,18 @@ export class FaultProxy {
         path: upstreamPath,
         headers: req.headers,
       },
-      (upRes) => this.relay(upRes, res, blobBody && (upRes.statusCode ?? 0) === 200),
+      (upRes) => this.relay(upRes, res, blobBody && (upRes.statusCode ?? 0) === 200, upstreamPath),
     );
     up.on("error", () => res.socket?.destroy());
     req.pipe(up);
   }
 
-  private relay(upRes: IncomingMessage, res: ServerResponse, faulty: boolean): void {
+  private relay(
+    upRes: IncomingMessage,
+    res: ServerResponse,
+    faulty: boolean,
+    blobPath: string,
+  ): void {
     res.writeHead(upRes.statusCode ?? 502, upRes.headers);
     if (!faulty) {
       upRes.pipe(res);
@@ -117,10 +129,13 @@ export class FaultProxy {
     const flipAt = Math.floor(total / 2);
     let sent = 0;
     let halted = false;
+    const corrupt = f.corruptBlobs === true || f.corruptBlob?.test(blobPath) === true;
+    const hold = f.holdBlob?.path.test(blobPath) ? f.holdBlob : undefined;
+    let holding: Promise<void> | undefined;
     upRes.on("data", (chunk: Buffer) => {
       if (halted) return;
       let out = chunk;
-      if (f.corruptBlobs && flipAt >= sent && flipAt < sent + chunk.length) {
+      if (corrupt && flipAt >= sent && flipAt < sent + chunk.length) {
         out = Buffer.from(chunk);
         out[flipAt - sent] = (out[flipAt - sent] ?? 0) ^ 0xff;
       }
@@ -138,11 +153,24 @@ export class FaultProxy {
         }
         return;
       }
+      if (hold && holding === undefined && sent + out.length > hold.afterBytes) {
+        const head = out.subarray(0, Math.max(0, hold.afterBytes - sent));
+        const rest = out.subarray(head.length);
+        res.write(head);
+        sent += head.length;
+        upRes.pause();
+        holding = hold.until.then(() => {
+          sent += rest.length;
+          res.write(rest);
+          upRes.resume();
+        });
+        return;
+      }
       sent += out.length;
       res.write(out);
     });
     upRes.on("end", () => {
-      if (!halted) res.end();
+      if (!halted) void (holding ?? Promise.resolve()).then(() => res.end());
     });
     upRes.on("error", () => res.socket?.destroy());
   }

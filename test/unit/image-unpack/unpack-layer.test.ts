@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { parseMeta } from "../../../src/image/snapshots.js";
-import { unpackLayer } from "../../../src/image/unpack/unpack-layer.js";
+import { LayerUnpack, unpackLayer } from "../../../src/image/unpack/unpack-layer.js";
 import { UnsafeLayerEntryError } from "../../../src/image/unpack/unsafe-entry-error.js";
 import { FailedPreconditionError, InvalidArgumentError } from "../../../src/errors.js";
 import { silentLogger } from "../../../src/log.js";
@@ -178,5 +178,83 @@ describe("image unpack: snapshot metadata", function () {
     expect(parseMeta({ ...good, version: 2 })).to.equal(undefined);
     expect(parseMeta({ ...good, parent: "../x" })).to.equal(undefined);
     expect(parseMeta(null)).to.equal(undefined);
+  });
+});
+
+describe("image unpack: LayerUnpack from a stream (no root)", function () {
+  let tmp: string;
+  let target: string;
+  let runner: FakeRunner;
+
+  beforeEach(async function () {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-unpack-unit-"));
+    target = path.join(tmp, "fs");
+    await fs.mkdir(target);
+    runner = new FakeRunner();
+  });
+
+  afterEach(async function () {
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  const layer = (entries: FixtureEntry[]) => buildTar(entries);
+
+  it("gives dirs the tar leaves out the lower layer's mode and mtime, after every entry (streamed)", async function () {
+    const lower = path.join(tmp, "lower");
+    const t1 = new Date("2001-02-03T04:05:06Z");
+    await fs.mkdir(path.join(lower, "a"), { recursive: true });
+    await fs.mkdir(path.join(lower, "c"));
+    await fs.chmod(path.join(lower, "a"), 0o750);
+    await fs.utimes(path.join(lower, "a"), t1, t1);
+    await fs.chmod(path.join(lower, "c"), 0o711);
+    const t = await layer([
+      { name: "a/b/f", content: "x" },
+      { name: "c/y", content: "y" },
+      // An entry of its own later in the tar wins over the lower layer.
+      { name: "c/", mode: 0o700, mtime: new Date("2010-01-01T00:00:00Z") },
+    ]);
+    const unpack = new LayerUnpack({
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+      target,
+      runner,
+      logger: silentLogger(),
+      privileged: false,
+      what: "layer test",
+    });
+    // The bytes arrive in small pieces, as from a download, before the lower layer is known.
+    const blob = gzipSync(t);
+    for (let off = 0; off < blob.length; off += 3000) {
+      if (!unpack.input.write(blob.subarray(off, off + 3000))) {
+        await new Promise((r) => unpack.input.once("drain", r));
+      }
+    }
+    unpack.input.end();
+    await unpack.done;
+    const r = await unpack.finish([lower]);
+    expect(r.diffId).to.equal(sha256(t));
+    const st = async (p: string) => fs.lstat(path.join(target, p));
+    expect((await st("a")).mode & 0o7777).to.equal(0o750);
+    expect((await st("a")).mtime.toISOString()).to.equal(t1.toISOString());
+    expect((await st("a/b")).mode & 0o7777, "no lower dir: the default").to.equal(0o755);
+    expect((await st("c")).mode & 0o7777).to.equal(0o700);
+    expect((await st("c")).mtime.toISOString()).to.equal("2010-01-01T00:00:00.000Z");
+  });
+
+  it("an unpack whose input is destroyed mid-way fails, naming the layer", async function () {
+    const t = await layer([{ name: "big", content: Buffer.alloc(1 << 20, 1) }]);
+    const unpack = new LayerUnpack({
+      mediaType: "application/vnd.oci.image.layer.v1.tar",
+      target,
+      runner,
+      logger: silentLogger(),
+      privileged: false,
+      what: "layer cut",
+    });
+    unpack.input.write(t.subarray(0, 200_000));
+    unpack.input.destroy(new Error("download cut"));
+    let caught: unknown;
+    await unpack.done.catch((e: unknown) => (caught = e));
+    expect(caught).to.be.instanceOf(FailedPreconditionError);
+    expect(String(caught)).to.include("layer cut");
   });
 });
