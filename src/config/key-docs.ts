@@ -49,6 +49,14 @@ export const TOP_LEVEL_DOCS: KeyDoc<TopLevelScalarKey>[] = [
     doc: ["Static init run by each pod's infra container to hold its namespaces."],
   },
   {
+    key: "drop_infra_ctr",
+    doc: [
+      "Pods that do not share one PID namespace get no infra container (CRI-O's drop_infra_ctr):",
+      "their network, IPC and UTS namespaces are bind-mounted files. false = an infra container",
+      "(catatonit under conmon) in every pod.",
+    ],
+  },
+  {
     key: "streaming_address",
     doc: [
       "Address of the exec/attach/port-forward streaming server; port 0 picks a free one. kubelet",

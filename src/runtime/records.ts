@@ -17,10 +17,18 @@ export interface SandboxRecord {
   createdAt: NsTime;
   /** Set once StopPodSandbox has run (the sandbox is then NOTREADY for good). */
   stoppedAt: NsTime;
-  /** Infra container (the process that holds the pod's namespaces). */
+  /**
+   * false: the pod has no infra process; its namespaces are the pinned files `netnsPath` and
+   * `nsFiles` (drop_infra_ctr). Absent in records of earlier berths, which always had an infra.
+   */
+  infra?: boolean;
+  /** Pinned IPC and UTS namespace files of a pod without an infra (absent = the host's). */
+  nsFiles?: { ipc?: string; uts?: string };
+  /** Infra container (the process that holds the pod's namespaces); 0 without an infra. */
   infraPid: number;
   /**
-   * When the infra process was seen to exit ("0" while it runs). Set only by SandboxService from
+   * When the infra process was seen to exit, or (without an infra) the pod's pinned namespaces
+   * were found gone, e.g. after a reboot ("0" while they live). Set only by SandboxService from
    * the infra's exit events (conmon's exit file, or recovery/monitor checks asking the runtime);
    * everyone else reads the state from here and never re-derives it from a pid.
    */
@@ -94,11 +102,19 @@ export function containerState(
 
 export type SandboxStateName = "SANDBOX_READY" | "SANDBOX_NOTREADY";
 
-/** READY until StopPodSandbox ran or the infra's exit was recorded; no pid is consulted. */
+/** Whether the pod has an infra process (records of earlier berths always did). */
+export function hasInfra(s: Pick<SandboxRecord, "infra">): boolean {
+  return s.infra !== false;
+}
+
+/**
+ * READY until StopPodSandbox ran or the infra's exit (or the loss of an infra-less pod's
+ * namespaces) was recorded; no pid is consulted.
+ */
 export function sandboxState(
-  s: Pick<SandboxRecord, "stoppedAt" | "infraExitedAt" | "infraPid">,
+  s: Pick<SandboxRecord, "stoppedAt" | "infraExitedAt" | "infraPid" | "infra">,
 ): SandboxStateName {
-  return s.stoppedAt === "0" && s.infraExitedAt === "0" && s.infraPid > 0
+  return s.stoppedAt === "0" && s.infraExitedAt === "0" && (s.infraPid > 0 || !hasInfra(s))
     ? "SANDBOX_READY"
     : "SANDBOX_NOTREADY";
 }

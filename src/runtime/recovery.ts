@@ -11,9 +11,10 @@ import { errorMessage } from "../errors.js";
 import { unmount } from "../image/overlay-mount.js";
 import { removeNetns } from "../network/netns.js";
 import { unmountIfMounted } from "./sandbox/pod-files.js";
+import { podNamespacesPinned, releaseOrphanPodNamespaces } from "./sandbox/pod-namespaces.js";
 import { nowNs } from "../util/time.js";
 import { bootTimeSeconds, processStartTime, startTimeToNs } from "../util/proc-identity.js";
-import { type ContainerRecord, type SandboxRecord, containerState } from "./records.js";
+import { type ContainerRecord, type SandboxRecord, containerState, hasInfra } from "./records.js";
 import type { RuntimeContext } from "./runtime-context.js";
 import { RuntimePaths } from "./paths.js";
 import { deleteOrphanEverywhere, removeOrphanPodCgroups } from "./recovery-leftovers.js";
@@ -111,6 +112,7 @@ async function removeOrphanPod(ctx: RuntimeContext, id: string): Promise<void> {
     });
   }
   await removeNetns(runner, netns);
+  await releaseOrphanPodNamespaces(runner, paths.pod(id));
   await unmountIfMounted(path.join(paths.pod(id), "shm"), runner);
   await removeOrphanPodCgroups(ctx, paths.pod(id), id);
   await fs.rm(paths.pod(id), { recursive: true, force: true });
@@ -136,7 +138,8 @@ export async function releaseOrphanNetworks(ctx: RuntimeContext): Promise<void> 
  * Sandboxes whose infra process the runtime no longer runs (a reboot, or it died while berthd
  * was down with no exit file) get their infra's exit recorded through `infraGone` (the sandbox
  * service, the state's one owner). The runtime checks the init's start time itself, so a
- * reused pid never makes a dead pod READY.
+ * reused pid never makes a dead pod READY. A pod without an infra lives as long as its pinned
+ * namespace files do: they are gone after a reboot, and the pod with them.
  */
 export async function reconcileSandboxes(
   ctx: RuntimeContext,
@@ -144,8 +147,17 @@ export async function reconcileSandboxes(
 ): Promise<void> {
   await Promise.all(
     ctx.sandboxes.list().map(async (s) => {
-      if (s.infraPid === 0 || s.infraExitedAt !== "0") return;
+      if (s.infraExitedAt !== "0") return;
+      if (hasInfra(s) && s.infraPid === 0) return;
       try {
+        if (!hasInfra(s)) {
+          if (s.stoppedAt !== "0") return;
+          const files = { ...(s.netnsPath !== "" ? { net: s.netnsPath } : {}), ...s.nsFiles };
+          if (await podNamespacesPinned(files)) return;
+          ctx.log.warn({ pod_sandbox_id: s.id, files }, "pod namespaces gone");
+          await infraGone(s.id);
+          return;
+        }
         const rt = await ctx.ociRuntime(s.runtimeHandler).state(s.id);
         if (rt && rt.status === "running" && rt.pid === s.infraPid) return;
         ctx.log.warn(

@@ -1,5 +1,7 @@
-// Pod sandboxes: the namespaces, cgroup parent, network and shared files of a pod, held by an
-// infra process (catatonit) that the OCI runtime runs under conmon like any container.
+// Pod sandboxes: the namespaces, cgroup parent, network and shared files of a pod. A pod that
+// shares one PID namespace (or every pod, with drop_infra_ctr = false) has them held by an infra
+// process (catatonit) that the OCI runtime runs under conmon like any container; the others have
+// no process at all: their namespaces are pinned files (pod-namespaces.ts).
 // Each operation reads: look up → check the state → act → save → answer.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
@@ -17,7 +19,7 @@ import type { ExitEvent } from "../oci/exit-watcher.js";
 import { processStartTime } from "../../util/proc-identity.js";
 import type { RuntimeContext } from "../runtime-context.js";
 import { RuntimePaths } from "../paths.js";
-import { type SandboxRecord, sandboxFullName, sandboxState } from "../records.js";
+import { type SandboxRecord, hasInfra, sandboxFullName, sandboxState } from "../records.js";
 import { buildSandboxSpec } from "../spec/sandbox-spec.js";
 import { loadLocalhostSeccompProfiles, localhostSeccompPath } from "../spec/prepare.js";
 import { newId } from "../../store/id-index.js";
@@ -25,6 +27,16 @@ import { SC_FIELD, validateSandboxConfig } from "./sandbox-config.js";
 import { mountShm, podFilePaths, unmountIfMounted, writePodFiles } from "./pod-files.js";
 import { hostsFile } from "./pod-files.js";
 import * as os from "node:os";
+import { validateSysctls } from "../spec/sysctls.js";
+import { makeCgroupPath } from "./pod-cgroup.js";
+import {
+  type PodNamespaceFiles,
+  applyPodSysctls,
+  needsInfra,
+  pinPodNamespaces,
+  podNamespaceFiles,
+  releasePodNamespaces,
+} from "./pod-namespaces.js";
 
 export class SandboxService {
   /**
@@ -68,6 +80,17 @@ export class SandboxService {
       failed.push(...(await removeCgroupPath(parent, undefined, 1)));
     }
     if (failed.length > 0) this.ctx.log.warn({ pod_sandbox_id: id, failed }, "pod cgroups left");
+  }
+
+  /**
+   * Without an infra nothing else makes berth's default pod cgroup (`/berth/<id>`): berth does,
+   * so the pod's stats have a cgroup from the start. A parent kubelet gave is kubelet's.
+   */
+  private async makePodCgroup(parent: string, id: string, undo: CleanupStack): Promise<void> {
+    if (this.ctx.config.cgroup_driver === "systemd") return; // the runtime makes scopes
+    if (parent !== SandboxService.defaultCgroupParent(id)) return;
+    undo.push("remove pod cgroups", () => this.removeCgroups(parent, id));
+    await makeCgroupPath(parent);
   }
 
   /**
@@ -155,6 +178,7 @@ export class SandboxService {
     const nsOpts = cfg.linux?.security_context?.namespace_options ?? null;
     const hostNetwork = nsOpts?.network === "NODE";
     const hostIpc = nsOpts?.ipc === "NODE";
+    const infra = needsInfra(nsOpts, this.ctx.config.drop_infra_ctr);
     const podDir = paths.pod(id);
     await fs.mkdir(podDir, { recursive: true, mode: 0o711 });
     undo.push("remove pod dir", () => fs.rm(podDir, { recursive: true, force: true }));
@@ -169,9 +193,21 @@ export class SandboxService {
 
     let netnsPath = "";
     let ips: string[] = [];
+    let nsFiles: PodNamespaceFiles = {};
+    if (!infra) {
+      await fs.mkdir(paths.netnsDir, { recursive: true, mode: 0o755 });
+      const netnsFile = path.join(await fs.realpath(paths.netnsDir), RuntimePaths.netnsName(id));
+      nsFiles = podNamespaceFiles(nsOpts, netnsFile, podDir);
+      await pinPodNamespaces(runner, nsFiles, hostname);
+      undo.push("release namespaces", () => releasePodNamespaces(runner, nsFiles));
+      netnsPath = nsFiles.net ?? "";
+      await this.ctx.testPause("sandbox-namespaces", { pod_sandbox_id: id });
+    }
     if (!hostNetwork) {
-      netnsPath = await createNetns(runner, paths.netnsDir, RuntimePaths.netnsName(id));
-      undo.push("remove netns", () => removeNetns(runner, netnsPath));
+      if (infra) {
+        netnsPath = await createNetns(runner, paths.netnsDir, RuntimePaths.netnsName(id));
+        undo.push("remove netns", () => removeNetns(runner, netnsPath));
+      }
       const meta = cfg.metadata!;
       const podReq = {
         podName: meta.name,
@@ -200,6 +236,39 @@ export class SandboxService {
     }
 
     const cgroupParent = SandboxService.cgroupParent(cfg, id);
+    const common = {
+      version: 1 as const,
+      id,
+      name,
+      config: cfg,
+      runtimeHandler: handlerName,
+      stoppedAt: "0",
+      infraExitedAt: "0",
+      hostNetwork,
+      netnsPath,
+      ips,
+      networkAttached: !hostNetwork,
+      cgroupParent,
+      files,
+    };
+    if (!infra) {
+      // Written inside the namespaces once CNI has made the interfaces some of them name.
+      await applyPodSysctls(runner, nsFiles, validateSysctls(cfg.linux?.sysctls ?? {}, nsOpts));
+      await this.makePodCgroup(cgroupParent, id, undo);
+      await this.ctx.testPause("run-pod-sandbox", { pod_sandbox_id: id });
+      const rec: SandboxRecord = {
+        ...common,
+        infra: false,
+        nsFiles: {
+          ...(nsFiles.ipc ? { ipc: nsFiles.ipc } : {}),
+          ...(nsFiles.uts ? { uts: nsFiles.uts } : {}),
+        },
+        createdAt: nowNs().toString(),
+        infraPid: 0,
+      };
+      await this.ctx.sandboxes.put(rec);
+      return rec;
+    }
     const bundle = paths.podBundle(id);
     const rootfs = path.join(bundle, "rootfs");
     await fs.mkdir(rootfs, { recursive: true, mode: 0o755 });
@@ -255,24 +324,12 @@ export class SandboxService {
     await this.ctx.testPause("run-pod-sandbox", { pod_sandbox_id: id });
 
     const rec: SandboxRecord = {
-      version: 1,
-      id,
-      name,
-      config: cfg,
-      runtimeHandler: handlerName,
+      ...common,
       createdAt: nowNs().toString(),
-      stoppedAt: "0",
       infraPid: created.pid,
-      infraExitedAt: "0",
       infraStartTime: await processStartTime(created.pid),
       conmonPid: created.conmonPid,
       conmonStartTime: await processStartTime(created.conmonPid),
-      hostNetwork,
-      netnsPath,
-      ips,
-      networkAttached: !hostNetwork,
-      cgroupParent,
-      files,
     };
     await this.ctx.sandboxes.put(rec);
     return rec;
@@ -297,6 +354,7 @@ export class SandboxService {
         await this.stopInfra(rec);
         await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
         await this.releaseNetwork(rec);
+        if (!hasInfra(rec)) await releasePodNamespaces(this.ctx.runner, rec.nsFiles ?? {});
         await unmountIfMounted(rec.files.shm, this.ctx.runner);
         if (rec.stoppedAt === "0") {
           await this.ctx.sandboxes.update(rec.id, (r) => {
@@ -366,8 +424,7 @@ export class SandboxService {
       const rec = this.ctx.sandboxes.get(found.id);
       if (!rec) return;
       await removeContainers(rec.id);
-      const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
-      await runtime.delete(rec.id, true);
+      if (hasInfra(rec)) await this.ctx.ociRuntime(rec.runtimeHandler).delete(rec.id, true);
       await this.ctx.testPause("remove-pod-sandbox", { pod_sandbox_id: rec.id });
       await this.removeCgroups(rec.cgroupParent, rec.id);
       await unmountIfMounted(rec.files.shm, this.ctx.runner);
