@@ -11,7 +11,11 @@ import { errorMessage } from "../errors.js";
 import { unmount } from "../image/overlay-mount.js";
 import { removeNetns } from "../network/netns.js";
 import { unmountIfMounted } from "./sandbox/pod-files.js";
-import { podNamespacesPinned, releaseOrphanPodNamespaces } from "./sandbox/pod-namespaces.js";
+import {
+  podNamespacesPinned,
+  releaseOrphanPodNamespaces,
+  releasePodNamespaces,
+} from "./sandbox/pod-namespaces.js";
 import { nowNs } from "../util/time.js";
 import { bootTimeSeconds, processStartTime, startTimeToNs } from "../util/proc-identity.js";
 import { type ContainerRecord, type SandboxRecord, containerState, hasInfra } from "./records.js";
@@ -156,6 +160,9 @@ export async function reconcileSandboxes(
           if (await podNamespacesPinned(files)) return;
           ctx.log.warn({ pod_sandbox_id: s.id, files }, "pod namespaces gone");
           await infraGone(s.id);
+          // What is left of them are plain files (CNI DEL refuses a netns path that is not a
+          // namespace) or the rest of a partial loss: the pod is NOTREADY, they go now.
+          await releasePodNamespaces(ctx.runner, files);
           return;
         }
         const rt = await ctx.ociRuntime(s.runtimeHandler).state(s.id);

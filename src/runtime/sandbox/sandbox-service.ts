@@ -368,8 +368,14 @@ export class SandboxService {
   }
 
   private async stopInfra(rec: SandboxRecord): Promise<void> {
-    const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
     const cur = this.ctx.sandboxes.get(rec.id) ?? rec;
+    if (!hasInfra(cur)) {
+      // No process to kill: the pod's end is recorded before its namespaces are released, as
+      // an infra's exit is, so a crash from here on leaves it NOTREADY, never half-READY.
+      await this.onInfraExit({ id: rec.id, exitCode: 0, finishedAt: nowNs() });
+      return;
+    }
+    const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
     if (cur.infraPid > 0 && cur.infraExitedAt === "0") {
       // Wait registered before the kill: the exit can be reported before `kill` returns.
       const exited = this.ctx.exits.wait(rec.id, 10_000);
