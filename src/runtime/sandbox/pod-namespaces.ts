@@ -118,14 +118,17 @@ export async function pinPodNamespaces(
 ): Promise<void> {
   const list = entries(files);
   if (list.length === 0) return;
+  const made: PodNamespaceFiles = {};
   try {
-    for (const [, f] of list) {
+    for (const [kind, f] of list) {
       await fs.mkdir(path.dirname(f), { recursive: true, mode: 0o755 });
       await (await fs.open(f, "wx", 0o444)).close();
+      made[kind] = f;
     }
     await runChecked(runner, tools.unshare, unshareArgs(files, hostname), { timeoutMs: 30_000 });
   } catch (err) {
-    await releasePodNamespaces(runner, files).catch(() => undefined);
+    // Only what this call made: a file that was there already is someone else's.
+    await releasePodNamespaces(runner, made).catch(() => undefined);
     throw new InternalError(`cannot create the pod's namespaces: ${errorMessage(err)}`, {
       cause: err,
     });

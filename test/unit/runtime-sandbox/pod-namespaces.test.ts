@@ -6,8 +6,10 @@ import type { NamespaceOption__Output } from "../../../src/gen/runtime/v1/Namesp
 import { buildTargets } from "../../../src/metrics/stats-targets.js";
 import type { ContainerRecord, SandboxRecord } from "../../../src/runtime/records.js";
 import { sandboxState } from "../../../src/runtime/records.js";
+import type { CommandRunner, RunResult } from "../../../src/util/command.js";
 import {
   needsInfra,
+  pinPodNamespaces,
   podNamespaceFiles,
   podNamespacesPinned,
   sysctlArgs,
@@ -15,6 +17,22 @@ import {
   unshareArgs,
 } from "../../../src/runtime/sandbox/pod-namespaces.js";
 import { containerNamespaces } from "../../../src/runtime/spec/namespaces.js";
+
+class FailingUnshare implements CommandRunner {
+  readonly calls: string[][] = [];
+  async run(file: string, args: readonly string[]): Promise<RunResult> {
+    this.calls.push([file, ...args]);
+    const fail = Buffer.from("unshare: failed");
+    return {
+      code: 1,
+      signal: null,
+      stdout: Buffer.alloc(0),
+      stderr: fail,
+      timedOut: false,
+      truncated: false,
+    };
+  }
+}
 
 function ns(over: Partial<NamespaceOption__Output> = {}): NamespaceOption__Output {
   return {
@@ -73,6 +91,28 @@ describe("runtime/sandbox pod namespaces without an infra", () => {
     const args = sysctlArgs({ net: "/n", ipc: "/i" }, { "kernel.sem": "250 32000 32 128" });
     expect(args.slice(0, 4)).to.deep.equal(["--net=/n", "--ipc=/i", "sh", "-c"]);
     expect(args.slice(5)).to.deep.equal(["sh", "kernel/sem", "250 32000 32 128"]);
+  });
+
+  it("a failed pin removes the files it made and leaves one that was there alone", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-pin-"));
+    try {
+      const files = { net: path.join(dir, "net"), ipc: path.join(dir, "p", "ns", "ipc") };
+      const runner = new FailingUnshare();
+      let err: unknown;
+      await pinPodNamespaces(runner, files, "h").catch((e: unknown) => (err = e));
+      expect(String(err)).to.include("unshare: failed");
+      expect(await fs.readdir(dir)).to.deep.equal(["p"]);
+      expect(await fs.readdir(path.join(dir, "p", "ns"))).to.deep.equal([]);
+      // A netns file already there (another pod's): refused before unshare runs, and kept.
+      await fs.writeFile(files.net, "theirs");
+      err = undefined;
+      await pinPodNamespaces(runner, files, "h").catch((e: unknown) => (err = e));
+      expect(String(err)).to.include("EEXIST");
+      expect(runner.calls.length).to.equal(1);
+      expect(await fs.readFile(files.net, "utf8")).to.equal("theirs");
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("pinned means mounted: a plain file left behind is not a namespace", async () => {
