@@ -54,6 +54,11 @@ export interface BerthConfig {
   conmon_path: string;
   /** Static init that holds the pod's namespaces in the infra container. */
   infra_init_path: string;
+  /**
+   * CRI-O's drop_infra_ctr: pods that do not share a PID namespace get no infra container; their
+   * namespaces are pinned files. false = an infra container in every pod.
+   */
+  drop_infra_ctr: boolean;
   /** Host address the streaming server (exec/attach/port-forward) binds; port 0 = any. */
   streaming_address: string;
   streaming: StreamingConfig;
@@ -80,6 +85,7 @@ export function defaultConfig(): BerthConfig {
     },
     conmon_path: "/usr/bin/conmon",
     infra_init_path: "/usr/bin/catatonit",
+    drop_infra_ctr: true,
     streaming_address: "127.0.0.1:0",
     streaming: {
       tls_cert_file: "",

@@ -46,7 +46,18 @@ export const TOP_LEVEL_DOCS: KeyDoc<TopLevelScalarKey>[] = [
   { key: "conmon_path", doc: ["conmon, the per-container monitor."] },
   {
     key: "infra_init_path",
-    doc: ["Static init run by each pod's infra container to hold its namespaces."],
+    doc: [
+      "Static init run by a pod's infra container to hold its namespaces (pods that share one PID",
+      "namespace, or every pod with drop_infra_ctr = false).",
+    ],
+  },
+  {
+    key: "drop_infra_ctr",
+    doc: [
+      "Pods that do not share one PID namespace get no infra container (CRI-O's drop_infra_ctr):",
+      "their network, IPC and UTS namespaces are bind-mounted files. false = an infra container",
+      "(catatonit under conmon) in every pod.",
+    ],
   },
   {
     key: "streaming_address",

@@ -154,6 +154,7 @@ export function mergeConfig(base: BerthConfig, doc: Doc): BerthConfig {
   ] as const) {
     if (key in doc) out[key] = str(doc[key], key);
   }
+  if ("drop_infra_ctr" in doc) out.drop_infra_ctr = bool(doc.drop_infra_ctr, "drop_infra_ctr");
   if ("cgroup_driver" in doc) {
     const d = str(doc.cgroup_driver, "cgroup_driver");
     if (d !== "cgroupfs" && d !== "systemd") {

@@ -2,7 +2,7 @@
 // StreamPodSandboxes, UpdatePodSandboxResources.
 import type { ContainerService } from "../runtime/container/container-service.js";
 import type { RuntimeContext } from "../runtime/runtime-context.js";
-import { sandboxState, sandboxStopped } from "../runtime/records.js";
+import { hasInfra, sandboxState, sandboxStopped } from "../runtime/records.js";
 import { sandboxFullName } from "../runtime/records.js";
 import type { SandboxService } from "../runtime/sandbox/sandbox-service.js";
 import { LateCreations } from "../util/late-creations.js";
@@ -103,7 +103,9 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
       if (req.verbose) {
         info.info = JSON.stringify({
           pid: rec.infraPid,
+          infra: hasInfra(rec),
           netnsPath: rec.netnsPath,
+          ...(rec.nsFiles ? { namespaceFiles: rec.nsFiles } : {}),
           cgroupParent: rec.cgroupParent,
           runtimeHandler: rec.runtimeHandler,
           config: rec.config,

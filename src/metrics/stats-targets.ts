@@ -2,6 +2,7 @@
 // and network namespace process, and for each container its cgroup. Pure over the records.
 import * as path from "node:path";
 import {
+  hasInfra,
   isRunning,
   sandboxReady,
   type ContainerRecord,
@@ -68,10 +69,19 @@ export function buildTargets(
   opts: TargetOptions,
 ): PodTarget[] {
   const byPod = new Map<string, ContainerTarget[]>();
+  /**
+   * A running container's process per pod: in a pod without an infra it is the only process in
+   * the pod's netns whose /proc/<pid>/net/dev can be read. Its state, like the infra's, is set
+   * by exit events, so a pid is not re-checked here either.
+   */
+  const runningPid = new Map<string, number>();
   for (const c of containers) {
     const list = byPod.get(c.sandboxId) ?? [];
     list.push(containerTarget(c, opts.driver));
     byPod.set(c.sandboxId, list);
+    if (c.pid > 0 && isRunning(c) && !runningPid.has(c.sandboxId)) {
+      runningPid.set(c.sandboxId, c.pid);
+    }
   }
   const pods: PodTarget[] = [];
   for (const s of sandboxes) {
@@ -79,6 +89,7 @@ export function buildTargets(
     // The sandbox's own state (set by its infra's exit events): a pid is never re-checked here,
     // where a reused one would point the network readings at a stranger.
     const ready = sandboxReady(s);
+    const infra = hasInfra(s);
     pods.push({
       id: s.id,
       name: m?.name ?? "",
@@ -88,8 +99,10 @@ export function buildTargets(
       labels: s.config.labels,
       annotations: s.config.annotations,
       cgroupPath: podCgroupPath(s.cgroupParent, opts.driver),
-      infraCgroupPath: tryPath(opts.podProcessCgroupsPath(s.cgroupParent, s.id), opts.driver),
-      netPid: ready && !s.hostNetwork ? s.infraPid : undefined,
+      infraCgroupPath: infra
+        ? tryPath(opts.podProcessCgroupsPath(s.cgroupParent, s.id), opts.driver)
+        : undefined,
+      netPid: !ready || s.hostNetwork ? undefined : infra ? s.infraPid : runningPid.get(s.id),
       ready,
       createdAtNs: s.createdAt,
       containers: byPod.get(s.id) ?? [],

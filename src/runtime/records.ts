@@ -21,7 +21,14 @@ export interface SandboxMeta {
   readonly config: PodSandboxConfig__Output;
   readonly runtimeHandler: string;
   readonly createdAt: NsTime;
-  /** Infra container (the process that holds the pod's namespaces). */
+  /**
+   * false: the pod has no infra process; its namespaces are the pinned files `netnsPath` and
+   * `nsFiles` (drop_infra_ctr). Absent in records of earlier berths, which always had an infra.
+   */
+  readonly infra?: boolean;
+  /** Pinned IPC and UTS namespace files of a pod without an infra (absent = the host's). */
+  readonly nsFiles?: { readonly ipc?: string; readonly uts?: string };
+  /** Infra container (the process that holds the pod's namespaces); 0 without an infra. */
   readonly infraPid: number;
   /** conmon watching the infra, and its start time (/proc/<pid>/stat field 22), "" unknown. */
   readonly conmonPid?: number;
@@ -41,7 +48,8 @@ export interface SandboxStatus {
   /** Set once StopPodSandbox has run (the sandbox is then NOTREADY for good). */
   stoppedAt: NsTime;
   /**
-   * When the infra process was seen to exit (0n while it runs). Set only by SandboxService from
+   * When the infra process was seen to exit, or (without an infra) the pod's pinned namespaces
+   * were found gone, e.g. after a reboot (0n while they live). Set only by SandboxService from
    * the infra's exit events (conmon's exit file, or recovery/monitor checks asking the runtime);
    * everyone else reads the state from here and never re-derives it from a pid.
    */
@@ -132,12 +140,17 @@ export function isRunning(c: ContainerTimes): boolean {
 
 export type SandboxStateName = "SANDBOX_READY" | "SANDBOX_NOTREADY";
 
+/** Whether the pod has an infra process (records of earlier berths always did). */
+export function hasInfra(s: Pick<SandboxRecord, "infra">): boolean {
+  return s.infra !== false;
+}
+
 /** StopPodSandbox has run (for good: a stopped sandbox is never READY again). */
 export function sandboxStopped(s: Pick<SandboxRecord, "stoppedAt">): boolean {
   return s.stoppedAt !== 0n;
 }
 
-/** The infra process's exit is recorded. */
+/** The infra process's exit (or the loss of an infra-less pod's namespaces) is recorded. */
 export function infraExited(s: Pick<SandboxRecord, "infraExitedAt">): boolean {
   return s.infraExitedAt !== 0n;
 }
@@ -147,15 +160,19 @@ export function infraRunning(s: Pick<SandboxRecord, "infraExitedAt" | "infraPid"
   return s.infraPid > 0 && !infraExited(s);
 }
 
-/** READY until StopPodSandbox ran or the infra's exit was recorded; no pid is consulted. */
+/**
+ * READY until StopPodSandbox ran or the infra's exit (or the loss of an infra-less pod's
+ * namespaces) was recorded; no pid is consulted.
+ */
 export function sandboxReady(
-  s: Pick<SandboxRecord, "stoppedAt" | "infraExitedAt" | "infraPid">,
+  s: Pick<SandboxRecord, "stoppedAt" | "infraExitedAt" | "infraPid" | "infra">,
 ): boolean {
-  return !sandboxStopped(s) && infraRunning(s);
+  if (sandboxStopped(s)) return false;
+  return hasInfra(s) ? infraRunning(s) : !infraExited(s);
 }
 
 export function sandboxState(
-  s: Pick<SandboxRecord, "stoppedAt" | "infraExitedAt" | "infraPid">,
+  s: Pick<SandboxRecord, "stoppedAt" | "infraExitedAt" | "infraPid" | "infra">,
 ): SandboxStateName {
   return sandboxReady(s) ? "SANDBOX_READY" : "SANDBOX_NOTREADY";
 }

@@ -70,7 +70,8 @@ export async function deleteOrphanEverywhere(
 /**
  * The pod cgroups a half-made sandbox can have left: the infra's leaf and, when berth made the
  * pod's parent (`/berth/<id>`), that parent. Read from the bundle's config.json, written before
- * the runtime made any cgroup; without it there is none.
+ * the runtime made any cgroup; without it (a pod without an infra has no bundle) only berth's
+ * own default parent can be there, which berth made itself.
  */
 export async function removeOrphanPodCgroups(ctx: LeftoverDeps, podDir: string, id: string) {
   if (ctx.config.cgroup_driver === "systemd") return; // the runtime removes its scopes
@@ -81,6 +82,10 @@ export async function removeOrphanPodCgroups(ctx: LeftoverDeps, podDir: string, 
     ) as { linux?: { cgroupsPath?: unknown } };
     cgroupsPath = spec.linux?.cgroupsPath;
   } catch {
+    const failed = await removeCgroupPath(`/berth/${id}`, undefined, 1).catch((err: unknown) => [
+      errorMessage(err),
+    ]);
+    if (failed.length > 0) ctx.log.warn({ pod_sandbox_id: id, failed }, "orphan pod cgroup left");
     return;
   }
   if (typeof cgroupsPath !== "string" || !cgroupsPath.endsWith(`/${id}`)) return;

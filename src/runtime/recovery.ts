@@ -11,9 +11,21 @@ import { errorMessage } from "../errors.js";
 import { unmount } from "../image/overlay-mount.js";
 import { removeNetns } from "../network/netns.js";
 import { unmountIfMounted } from "./sandbox/pod-files.js";
+import {
+  podNamespacesPinned,
+  releaseOrphanPodNamespaces,
+  releasePodNamespaces,
+} from "./sandbox/pod-namespaces.js";
 import { nowNs } from "../util/time.js";
 import { bootTimeSeconds, processStartTime, startTimeToNs } from "../util/proc-identity.js";
-import { containerState, infraRunning, wasStarted } from "./records.js";
+import {
+  containerState,
+  hasInfra,
+  infraExited,
+  infraRunning,
+  sandboxStopped,
+  wasStarted,
+} from "./records.js";
 import type { RecoveryDeps } from "./runtime-context.js";
 import { RuntimePaths } from "./paths.js";
 import { deleteOrphanEverywhere, removeOrphanPodCgroups } from "./recovery-leftovers.js";
@@ -99,6 +111,7 @@ async function removeOrphanPod(ctx: RecoveryDeps, id: string): Promise<void> {
     });
   }
   await removeNetns(runner, netns);
+  await releaseOrphanPodNamespaces(runner, paths.pod(id));
   await unmountIfMounted(path.join(paths.pod(id), "shm"), runner);
   await removeOrphanPodCgroups(ctx, paths.pod(id), id);
   await fs.rm(paths.pod(id), { recursive: true, force: true });
@@ -124,7 +137,8 @@ export async function releaseOrphanNetworks(ctx: RecoveryDeps): Promise<void> {
  * Sandboxes whose infra process the runtime no longer runs (a reboot, or it died while berthd
  * was down with no exit file) get their infra's exit recorded through `infraGone` (the sandbox
  * service, the state's one owner). The runtime checks the init's start time itself, so a
- * reused pid never makes a dead pod READY.
+ * reused pid never makes a dead pod READY. A pod without an infra lives as long as its pinned
+ * namespace files do: they are gone after a reboot, and the pod with them.
  */
 export async function reconcileSandboxes(
   ctx: RecoveryDeps,
@@ -132,8 +146,19 @@ export async function reconcileSandboxes(
 ): Promise<void> {
   await Promise.all(
     ctx.sandboxes.list().map(async (s) => {
-      if (!infraRunning(s)) return;
+      if (hasInfra(s) ? !infraRunning(s) : infraExited(s)) return;
       try {
+        if (!hasInfra(s)) {
+          if (sandboxStopped(s)) return;
+          const files = { ...(s.netnsPath !== "" ? { net: s.netnsPath } : {}), ...s.nsFiles };
+          if (await podNamespacesPinned(files)) return;
+          ctx.log.warn({ pod_sandbox_id: s.id, files }, "pod namespaces gone");
+          await infraGone(s.id);
+          // What is left of them are plain files (CNI DEL refuses a netns path that is not a
+          // namespace) or the rest of a partial loss: the pod is NOTREADY, they go now.
+          await releasePodNamespaces(ctx.runner, files);
+          return;
+        }
         const rt = await ctx.ociRuntime(s.runtimeHandler).state(s.id);
         if (rt && rt.status === "running" && rt.pid === s.infraPid) return;
         ctx.log.warn(

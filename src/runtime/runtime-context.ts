@@ -44,7 +44,7 @@ interface SpecHostDeps {
 
 /** SandboxService: pods, their network, their infra under conmon. */
 export interface SandboxDeps extends CommonDeps, SpecHostDeps {
-  config: Pick<BerthConfig, "cgroup_driver" | "conmon_path" | "infra_init_path">;
+  config: Pick<BerthConfig, "cgroup_driver" | "conmon_path" | "infra_init_path" | "drop_infra_ctr">;
   runner: CommandRunner;
   paths: RuntimePaths;
   handlers: Pick<HandlerRegistry, "resolve">;

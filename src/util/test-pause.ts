@@ -8,10 +8,11 @@
 import type { Logger } from "../log.js";
 
 export const TEST_PAUSE_STEPS = [
+  "sandbox-namespaces", // an infra-less pod's namespaces are pinned, its network not yet set up
   "sandbox-network", // the pod's network is set up, its infra not yet made
   "sandbox-spec", // the infra's bundle is written, conmon not yet started
   "sandbox-created", // the infra exists in the runtime, not yet started
-  "run-pod-sandbox", // infra started, sandbox record not yet written
+  "run-pod-sandbox", // infra started (or, infra-less, sysctls and cgroup made), record not written
   "create-container", // conmon has created the container, record not yet written
   "start-container", // runtime start returned, start time not yet recorded
   "stop-container", // stop signal sent, exit not yet recorded

@@ -67,7 +67,11 @@ export function sandboxInfo(s: SandboxRecord): SandboxInfo {
   return {
     id: s.id,
     pid: s.infraPid,
-    namespacePaths: s.netnsPath !== "" ? { net: s.netnsPath } : {},
+    namespacePaths: {
+      ...(s.netnsPath !== "" ? { net: s.netnsPath } : {}),
+      ...(s.nsFiles?.ipc !== undefined ? { ipc: s.nsFiles.ipc } : {}),
+      ...(s.nsFiles?.uts !== undefined ? { uts: s.nsFiles.uts } : {}),
+    },
     hostname: s.config.hostname,
     resolvConfPath: s.files.resolvConf,
     hostsPath: s.files.hosts,

@@ -1,5 +1,7 @@
-// Pod sandboxes: the namespaces, cgroup parent, network and shared files of a pod, held by an
-// infra process (catatonit) that the OCI runtime runs under conmon like any container.
+// Pod sandboxes: the namespaces, cgroup parent, network and shared files of a pod. A pod that
+// shares one PID namespace (or every pod, with drop_infra_ctr = false) has them held by an infra
+// process (catatonit) that the OCI runtime runs under conmon like any container; the others have
+// no process at all: their namespaces are pinned files (pod-namespaces.ts).
 // Each operation reads: look up → check the state → act → save → answer.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
@@ -20,6 +22,7 @@ import type { SandboxDeps } from "../runtime-context.js";
 import { RuntimePaths } from "../paths.js";
 import {
   type SandboxRecord,
+  hasInfra,
   infraExited,
   infraRunning,
   sandboxFullName,
@@ -33,6 +36,16 @@ import { SC_FIELD, validateSandboxConfig } from "./sandbox-config.js";
 import { mountShm, podFilePaths, unmountIfMounted, writePodFiles } from "./pod-files.js";
 import { hostsFile } from "./pod-files.js";
 import * as os from "node:os";
+import { validateSysctls } from "../spec/sysctls.js";
+import { makeCgroupPath } from "../../cgroup/make.js";
+import {
+  type PodNamespaceFiles,
+  applyPodSysctls,
+  needsInfra,
+  pinPodNamespaces,
+  podNamespaceFiles,
+  releasePodNamespaces,
+} from "./pod-namespaces.js";
 
 export class SandboxService {
   /**
@@ -72,6 +85,17 @@ export class SandboxService {
       failed.push(...(await removeCgroupPath(parent, undefined, 1)));
     }
     if (failed.length > 0) this.ctx.log.warn({ pod_sandbox_id: id, failed }, "pod cgroups left");
+  }
+
+  /**
+   * Without an infra nothing else makes berth's default pod cgroup (`/berth/<id>`): berth does,
+   * so the pod's stats have a cgroup from the start. A parent kubelet gave is kubelet's.
+   */
+  private async makePodCgroup(parent: string, id: string, undo: CleanupStack): Promise<void> {
+    if (this.ctx.config.cgroup_driver === "systemd") return; // the runtime makes scopes
+    if (parent !== SandboxService.defaultCgroupParent(id)) return;
+    undo.push("remove pod cgroups", () => this.removeCgroups(parent, id));
+    await makeCgroupPath(parent);
   }
 
   /**
@@ -159,6 +183,7 @@ export class SandboxService {
     const nsOpts = cfg.linux?.security_context?.namespace_options ?? null;
     const hostNetwork = nsOpts?.network === "NODE";
     const hostIpc = nsOpts?.ipc === "NODE";
+    const infra = needsInfra(nsOpts, this.ctx.config.drop_infra_ctr);
     const podDir = paths.pod(id);
     await fs.mkdir(podDir, { recursive: true, mode: 0o711 });
     undo.push("remove pod dir", () => fs.rm(podDir, { recursive: true, force: true }));
@@ -173,9 +198,21 @@ export class SandboxService {
 
     let netnsPath = "";
     let ips: string[] = [];
+    let nsFiles: PodNamespaceFiles = {};
+    if (!infra) {
+      await fs.mkdir(paths.netnsDir, { recursive: true, mode: 0o755 });
+      const netnsFile = path.join(await fs.realpath(paths.netnsDir), RuntimePaths.netnsName(id));
+      nsFiles = podNamespaceFiles(nsOpts, netnsFile, podDir);
+      await pinPodNamespaces(runner, nsFiles, hostname);
+      undo.push("release namespaces", () => releasePodNamespaces(runner, nsFiles));
+      netnsPath = nsFiles.net ?? "";
+      await this.ctx.testPause("sandbox-namespaces", { pod_sandbox_id: id });
+    }
     if (!hostNetwork) {
-      netnsPath = await createNetns(runner, paths.netnsDir, RuntimePaths.netnsName(id));
-      undo.push("remove netns", () => removeNetns(runner, netnsPath));
+      if (infra) {
+        netnsPath = await createNetns(runner, paths.netnsDir, RuntimePaths.netnsName(id));
+        undo.push("remove netns", () => removeNetns(runner, netnsPath));
+      }
       const meta = cfg.metadata!;
       const podReq = {
         podName: meta.name,
@@ -204,6 +241,39 @@ export class SandboxService {
     }
 
     const cgroupParent = SandboxService.cgroupParent(cfg, id);
+    const common = {
+      version: 1 as const,
+      id,
+      name,
+      config: cfg,
+      runtimeHandler: handlerName,
+      stoppedAt: 0n,
+      infraExitedAt: 0n,
+      hostNetwork,
+      netnsPath,
+      ips,
+      networkAttached: !hostNetwork,
+      cgroupParent,
+      files,
+    };
+    if (!infra) {
+      // Written inside the namespaces once CNI has made the interfaces some of them name.
+      await applyPodSysctls(runner, nsFiles, validateSysctls(cfg.linux?.sysctls ?? {}, nsOpts));
+      await this.makePodCgroup(cgroupParent, id, undo);
+      await this.ctx.testPause("run-pod-sandbox", { pod_sandbox_id: id });
+      const rec: SandboxRecord = {
+        ...common,
+        infra: false,
+        nsFiles: {
+          ...(nsFiles.ipc ? { ipc: nsFiles.ipc } : {}),
+          ...(nsFiles.uts ? { uts: nsFiles.uts } : {}),
+        },
+        createdAt: nowNs(),
+        infraPid: 0,
+      };
+      await this.ctx.sandboxes.put(rec);
+      return rec;
+    }
     const bundle = paths.podBundle(id);
     const rootfs = path.join(bundle, "rootfs");
     await fs.mkdir(rootfs, { recursive: true, mode: 0o755 });
@@ -259,24 +329,12 @@ export class SandboxService {
     await this.ctx.testPause("run-pod-sandbox", { pod_sandbox_id: id });
 
     const rec: SandboxRecord = {
-      version: 1,
-      id,
-      name,
-      config: cfg,
-      runtimeHandler: handlerName,
+      ...common,
       createdAt: nowNs(),
-      stoppedAt: 0n,
       infraPid: created.pid,
-      infraExitedAt: 0n,
       infraStartTime: await processStartTime(created.pid),
       conmonPid: created.conmonPid,
       conmonStartTime: await processStartTime(created.conmonPid),
-      hostNetwork,
-      netnsPath,
-      ips,
-      networkAttached: !hostNetwork,
-      cgroupParent,
-      files,
     };
     await this.ctx.sandboxes.put(rec);
     return rec;
@@ -301,6 +359,7 @@ export class SandboxService {
         await this.stopInfra(rec);
         await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
         await this.releaseNetwork(rec);
+        if (!hasInfra(rec)) await releasePodNamespaces(this.ctx.runner, rec.nsFiles ?? {});
         await unmountIfMounted(rec.files.shm, this.ctx.runner);
         if (!sandboxStopped(rec)) {
           await this.ctx.sandboxes.update(rec.id, (r) => {
@@ -314,8 +373,14 @@ export class SandboxService {
   }
 
   private async stopInfra(rec: SandboxRecord): Promise<void> {
-    const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
     const cur = this.ctx.sandboxes.get(rec.id) ?? rec;
+    if (!hasInfra(cur)) {
+      // No process to kill: the pod's end is recorded before its namespaces are released, as
+      // an infra's exit is, so a crash from here on leaves it NOTREADY, never half-READY.
+      await this.onInfraExit({ id: rec.id, exitCode: 0, finishedAt: nowNs() });
+      return;
+    }
+    const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
     if (infraRunning(cur)) {
       // Wait registered before the kill: the exit can be reported before `kill` returns.
       const exited = this.ctx.exits.wait(rec.id, 10_000);
@@ -370,8 +435,7 @@ export class SandboxService {
       const rec = this.ctx.sandboxes.get(found.id);
       if (!rec) return;
       await removeContainers(rec.id);
-      const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
-      await runtime.delete(rec.id, true);
+      if (hasInfra(rec)) await this.ctx.ociRuntime(rec.runtimeHandler).delete(rec.id, true);
       await this.ctx.testPause("remove-pod-sandbox", { pod_sandbox_id: rec.id });
       await this.removeCgroups(rec.cgroupParent, rec.id);
       await unmountIfMounted(rec.files.shm, this.ctx.runner);

@@ -34,18 +34,28 @@ export function containerNamespaces(
 ): OciNamespace[] {
   const ns = namespaceOptions(options);
   rejectUserNamespaces(ns, field);
-  const proc = (kind: string): string => `/proc/${sandbox.pid}/ns/${kind}`;
   const paths: SandboxNamespacePaths = sandbox.namespacePaths;
+  // The sandbox's namespace of a kind: its pinned file, else its infra's. A pod without an infra
+  // pinned every namespace it has; one it lacks is the pod's own choice (kubelet derives the
+  // pod's and the containers' options from one spec): the host's for network/IPC, and no
+  // shared PID namespace, so the container gets one of its own, as it would have otherwise.
+  const podNs = (kind: "net" | "uts" | "ipc" | "pid"): string | undefined =>
+    paths[kind] ?? (sandbox.pid > 0 ? `/proc/${sandbox.pid}/ns/${kind}` : undefined);
+  const join = (type: OciNamespace["type"], nsPath: string | undefined): void => {
+    if (nsPath !== undefined) out.push({ type, path: nsPath });
+  };
   const out: OciNamespace[] = [{ type: "mount" }];
   if (ns.network !== "NODE") {
-    out.push({ type: "network", path: paths.net ?? proc("net") });
-    out.push({ type: "uts", path: paths.uts ?? proc("uts") });
+    join("network", podNs("net"));
+    join("uts", podNs("uts"));
   }
-  if (ns.ipc !== "NODE") out.push({ type: "ipc", path: paths.ipc ?? proc("ipc") });
+  if (ns.ipc !== "NODE") join("ipc", podNs("ipc"));
   switch (ns.pid) {
-    case "POD":
-      out.push({ type: "pid", path: paths.pid ?? proc("pid") });
+    case "POD": {
+      const pid = podNs("pid");
+      out.push(pid !== undefined ? { type: "pid", path: pid } : { type: "pid" });
       break;
+    }
     case "CONTAINER":
       out.push({ type: "pid" });
       break;

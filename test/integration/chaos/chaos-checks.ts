@@ -63,8 +63,25 @@ export function runtimeState(b: Berthd, id: string): OciState | undefined {
 /** Every pod and container berth reports agrees with the runtime and the processes. */
 export async function assertConsistent(env: PodEnv): Promise<void> {
   const c = env.berthd.client.call;
+  const mounted = new Set(mountsUnder(env.berthd.dir));
   for (const p of (await c.ListPodSandbox({})).items) {
     const rt = runtimeState(env.berthd, p.id);
+    const st = await c.PodSandboxStatus({ pod_sandbox_id: p.id, verbose: true });
+    const info = JSON.parse(st.info["info"] ?? "{}") as {
+      infra?: boolean;
+      netnsPath?: string;
+      namespaceFiles?: Record<string, string>;
+    };
+    if (info.infra === false) {
+      // No process holds it: the runtime knows no such container, its namespaces are files.
+      expect(rt, `infra-less pod ${p.id}: no runtime container`).to.equal(undefined);
+      if (p.state !== "SANDBOX_READY") continue;
+      const files = [info.netnsPath ?? "", ...Object.values(info.namespaceFiles ?? {})];
+      for (const f of files.filter((f) => f !== "")) {
+        expect(mounted.has(f), `ready pod ${p.id}: ${f} pinned`).to.equal(true);
+      }
+      continue;
+    }
     const infraRuns = rt?.status === "running" && alive(rt.pid);
     if (p.state === "SANDBOX_READY")
       expect(infraRuns, `ready pod ${p.id}: infra runs`).to.equal(true);

@@ -59,6 +59,25 @@ describe("chaos: kill -9 at each lifecycle step", function () {
     await settle();
   });
 
+  it("RunPodSandbox of a pod without an infra: its namespaces pinned, no network yet", async () => {
+    await relaunch(env, "sandbox-namespaces");
+    await crashDuring(env, seen, () =>
+      env.berthd.client.call.RunPodSandbox({ config: podConfig(env, "chaos-pinned") }),
+    );
+    await settle();
+  });
+
+  it("RunPodSandbox of a pod with an infra (pid: POD): its infra created, not started", async () => {
+    await relaunch(env, "sandbox-created");
+    const pod = podConfig(env, "chaos-infra", {
+      linux: {
+        security_context: { namespace_options: { network: "POD", pid: "POD", ipc: "POD" } },
+      },
+    });
+    await crashDuring(env, seen, () => env.berthd.client.call.RunPodSandbox({ config: pod }));
+    await settle();
+  });
+
   it("CreateContainer", async () => {
     await relaunch(env, "create-container");
     const c = env.berthd.client.call;

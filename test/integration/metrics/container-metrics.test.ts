@@ -93,7 +93,8 @@ describe("per-container metrics: CRI stats and /metrics (runc, cgroups)", functi
     const linux = podStats.stats!.linux!;
     expect(BigInt(linux.cpu!.usage_core_nano_seconds!.value) > 0n).to.equal(true);
     expect(linux.containers.map((c) => c.attributes!.id)).to.deep.equal([ctrId]);
-    expect(Number(linux.process!.process_count!.value)).to.be.greaterThanOrEqual(2);
+    // The container's shell alone: the pod has no infra process (drop_infra_ctr).
+    expect(Number(linux.process!.process_count!.value)).to.equal(1);
     expect(linux.network!.default_interface!.name).to.equal("eth0");
     const listed = await call().ListContainerStats({ filter: { pod_sandbox_id: podId } });
     expect(listed.stats.map((s) => s.attributes!.id)).to.deep.equal([ctrId]);

@@ -94,9 +94,13 @@ describe("runtime behaviour: critest's checks (stats, Localhost seccomp, run_as_
     await fs.writeFile(profile, JSON.stringify(BLOCK_CHMOD));
     const seccomp = { profile_type: "Localhost" as const, localhost_ref: profile };
     const base = podConfig(env, name("seccomp-pod"));
+    // pid: POD, so the pod has an infra process for the profile to apply to (drop_infra_ctr).
     const sp = await runPod(env, base.metadata!.name!, pods, {
       linux: {
-        security_context: { ...base.linux!.security_context!, seccomp },
+        security_context: {
+          namespace_options: { network: "POD", pid: "POD", ipc: "POD" },
+          seccomp,
+        },
       },
     });
     const st = await c.PodSandboxStatus({ pod_sandbox_id: sp.id, verbose: true });

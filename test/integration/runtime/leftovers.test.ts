@@ -16,6 +16,13 @@ import {
 } from "../../support/pod-env.js";
 import { mountPoints } from "../../../src/util/mountinfo.js";
 
+/** A pod that shares its PID namespace: it has an infra container (catatonit under conmon). */
+const WITH_INFRA = {
+  linux: {
+    security_context: { namespace_options: { network: "POD", pid: "POD", ipc: "POD" } as const },
+  },
+};
+
 /** Runs `start` with berthd paused at `step`, then kills berthd there; returns the pod's id. */
 async function crashAt(env: PodEnv, step: string, start: () => Promise<unknown>): Promise<string> {
   await env.berthd.kill9();
@@ -67,9 +74,21 @@ describe("leftovers: crashes, removals and recovery leave nothing behind", funct
     if (otherRoot) await fs.rm(otherRoot, { recursive: true, force: true });
   });
 
-  for (const step of ["sandbox-network", "sandbox-spec", "sandbox-created", "run-pod-sandbox"]) {
-    it(`a RunPodSandbox killed at ${step} leaves nothing once berthd restarts`, async () => {
-      const pod = podConfig(env, `crash-${step}`);
+  // Pods without an infra (berth's default) pass through their own steps; the infra's steps are
+  // those of a pod that shares its PID namespace.
+  const crashCases: [step: string, infra: boolean][] = [
+    ["sandbox-namespaces", false],
+    ["sandbox-network", false],
+    ["run-pod-sandbox", false],
+    ["sandbox-network", true],
+    ["sandbox-spec", true],
+    ["sandbox-created", true],
+    ["run-pod-sandbox", true],
+  ];
+  for (const [step, infra] of crashCases) {
+    const what = infra ? "with an infra" : "without an infra";
+    it(`a RunPodSandbox ${what} killed at ${step} leaves nothing once berthd restarts`, async () => {
+      const pod = podConfig(env, `crash-${step}-${infra}`, infra ? WITH_INFRA : {});
       const id = await crashAt(env, step, () =>
         env.berthd.client.call.RunPodSandbox({ config: pod }),
       );
@@ -85,7 +104,7 @@ describe("leftovers: crashes, removals and recovery leave nothing behind", funct
   }
 
   it("an orphan of a non-default handler is deleted with that handler, and its conmon ends", async () => {
-    const pod = podConfig(env, "crash-other");
+    const pod = podConfig(env, "crash-other", WITH_INFRA);
     const id = await crashAt(env, "run-pod-sandbox", () =>
       env.berthd.client.call.RunPodSandbox({ config: pod, runtime_handler: "other" }),
     );
@@ -96,7 +115,7 @@ describe("leftovers: crashes, removals and recovery leave nothing behind", funct
 
   it("RemoveContainer and RemovePodSandbox take conmon's socket links", async () => {
     const c = env.berthd.client.call;
-    const pod = podConfig(env, "links");
+    const pod = podConfig(env, "links", WITH_INFRA);
     const { pod_sandbox_id: podId } = await c.RunPodSandbox({ config: pod });
     const { container_id: ctrId } = await c.CreateContainer({
       pod_sandbox_id: podId,

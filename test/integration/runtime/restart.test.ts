@@ -194,13 +194,19 @@ describe("berthd restart (kill -9) keeps every pod and container", function () {
   it("a pod whose infra died while berthd was down comes back NOTREADY and can be removed", async () => {
     let c = env.berthd.client.call;
     const { pod_sandbox_id: podId } = await c.RunPodSandbox({
-      config: podConfig(env, "infra-dies"),
+      // pid: POD: the pod has an infra process (drop_infra_ctr leaves the others without one).
+      config: podConfig(env, "infra-dies", {
+        linux: {
+          security_context: { namespace_options: { network: "POD", pid: "POD", ipc: "POD" } },
+        },
+      }),
     });
     const info = JSON.parse(
       (await c.PodSandboxStatus({ pod_sandbox_id: podId, verbose: true })).info.info!,
     ) as {
       pid: number;
     };
+    expect(info.pid).to.be.greaterThan(0); // never kill(0): that is this process group
     await env.berthd.kill9();
     process.kill(info.pid, "SIGKILL"); // the infra berth started for this pod
     await eventually(async () => {

@@ -43,11 +43,17 @@ describe("state: wrong-state bullets of issue 11", function () {
     try {
       await new Promise((r) => setTimeout(r, 200));
       const { pod_sandbox_id: podId } = await c.RunPodSandbox({
-        config: podConfig(env, "infra-dies"),
+        // pid: POD: the pod has an infra process (drop_infra_ctr leaves the others without one).
+        config: podConfig(env, "infra-dies", {
+          linux: {
+            security_context: { namespace_options: { network: "POD", pid: "POD", ipc: "POD" } },
+          },
+        }),
       });
       const info = JSON.parse(
         (await c.PodSandboxStatus({ pod_sandbox_id: podId, verbose: true })).info["info"]!,
       ) as { pid: number };
+      expect(info.pid).to.be.greaterThan(0); // never kill(0): that is this process group
       process.kill(info.pid, "SIGKILL");
       await eventually(async () => {
         const st = await c.PodSandboxStatus({ pod_sandbox_id: podId });

@@ -264,6 +264,9 @@ export async function harness(): Promise<Harness> {
       cgroup_driver: "systemd",
       conmon_path: "/fake/conmon",
       infra_init_path: "/fake/catatonit",
+      // These fakes drive the infra container's path (conmon + runtime); pods without an infra
+      // are covered by test/unit/runtime-sandbox and the root suite runtime/infra-less.
+      drop_infra_ctr: false,
     },
     runner,
     paths,
