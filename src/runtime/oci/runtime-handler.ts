@@ -3,7 +3,7 @@
 // container on a hybrid cgroup v1/v2 host ("cgroups in hybrid mode not supported"). So the probe
 // creates and deletes one real throwaway container, which takes ~0.2 s with runc.
 import { randomBytes } from "node:crypto";
-import { copyFile, link, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { errorMessage } from "../../errors.js";
 import type { CommandRunner } from "../../util/command.js";
@@ -103,6 +103,33 @@ export async function writeProbeBundle(
   await writeFile(path.join(bundle, "config.json"), JSON.stringify(probeConfig(cgroupsPath)));
 }
 
+const PROBE_PREFIX = "berth-probe-";
+
+/**
+ * Deletes what an earlier probe left when its berthd was killed in the middle: the throwaway
+ * container in the handler's root and its cgroup parent. The runtime keeps one directory per
+ * container in its root, named by the id, so no `list` call is needed to find them.
+ */
+async function sweepEarlierProbes(
+  handler: RuntimeHandler,
+  runner: CommandRunner,
+  globalArgs: string[],
+  systemd: boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const names = await readdir(handler.root).catch(() => [] as string[]);
+  await Promise.all(
+    names
+      .filter((n) => n.startsWith(PROBE_PREFIX))
+      .map(async (id) => {
+        await runner
+          .run(handler.path, [...globalArgs, "delete", "--force", id], { timeoutMs })
+          .catch(() => undefined);
+        if (!systemd) await removeCgroupPath(`/${id}/${id}`).catch(() => undefined);
+      }),
+  );
+}
+
 /**
  * Decides whether `handler` can run containers here: its binary runs, and a real create + delete
  * of a throwaway container in a temporary cgroup succeeds. Never throws; cleans up after itself
@@ -116,14 +143,15 @@ export async function probeHandler(
 ): Promise<ProbeResult> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const tag = randomBytes(6).toString("hex");
-  const id = `berth-probe-${tag}`;
+  const id = `${PROBE_PREFIX}${tag}`;
   const systemd = opts.cgroupDriver === "systemd";
-  const cgroupsPath = systemd ? `system.slice:berth-probe:${tag}` : `/berth-probe-${tag}/${id}`;
+  const cgroupsPath = systemd ? `system.slice:berth-probe:${tag}` : `/${id}/${id}`;
   const globalArgs = ["--root", handler.root, ...(systemd ? ["--systemd-cgroup"] : [])];
   const bundle = path.join(tmpDir, id);
   let version = "";
   let created = false;
   try {
+    await sweepEarlierProbes(handler, runner, globalArgs, systemd, timeoutMs);
     // The version check and the bundle are independent; doing both at once saves a round trip.
     const [ver] = await Promise.all([
       runtimeVersion(handler, runner, timeoutMs),
@@ -164,7 +192,7 @@ export async function probeHandler(
         .run(handler.path, [...globalArgs, "delete", "--force", id], { timeoutMs })
         .catch(() => undefined);
     }
-    if (!systemd) await removeCgroupPath(`/berth-probe-${tag}/${id}`).catch(() => undefined);
+    if (!systemd) await removeCgroupPath(cgroupsPath).catch(() => undefined);
     await rm(bundle, { recursive: true, force: true });
   }
 }

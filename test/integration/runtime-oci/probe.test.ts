@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ProcessRunner } from "../../../src/util/command.js";
-import { probeHandler } from "../../../src/runtime/oci/runtime-handler.js";
+import { probeHandler, writeProbeBundle } from "../../../src/runtime/oci/runtime-handler.js";
 import { CRUN, RUNC, missingPrereq, mountsUnder } from "./fixture.js";
 import { unifiedControllers } from "../../support/hugetlb-v1.js";
 
@@ -88,6 +88,41 @@ describe("runtime-oci: probeHandler (root)", function () {
     }
     expect(await readdir(path.join(dir, "tmp"))).to.deep.equal([]);
     expect(await probeCgroupsLeft()).to.deep.equal([]);
+  });
+
+  it("sweeps the container and cgroup a probe killed midway left (berthd killed at startup)", async () => {
+    const root = path.join(dir, "runc");
+    const id = "berth-probe-0123456789ab";
+    const bundle = path.join(dir, "left", id);
+    await writeProbeBundle(bundle, `/${id}/${id}`, "/usr/bin/busybox");
+    // What a probe leaves when its berthd dies between `create` and `delete`.
+    const made = await runner.run("/bin/sh", [
+      "-c",
+      'exec "$@" </dev/null >/dev/null 2>/dev/null',
+      "sh",
+      RUNC,
+      "--root",
+      root,
+      "create",
+      "--bundle",
+      bundle,
+      id,
+    ]);
+    expect(made.code).to.equal(0);
+    try {
+      expect(await readdir(root)).to.deep.equal([id]);
+      expect(await probeCgroupsLeft()).to.not.deep.equal([]);
+      const r = await probeHandler(
+        { name: "runc", path: RUNC, root },
+        runner,
+        path.join(dir, "tmp"),
+      );
+      expect(r).to.include({ ok: true, reason: "" });
+      expect(await readdir(root)).to.deep.equal([]);
+      expect(await probeCgroupsLeft()).to.deep.equal([]);
+    } finally {
+      await runner.run(RUNC, ["--root", root, "delete", "--force", id]).catch(() => undefined);
+    }
   });
 
   it("a missing binary is reported, not thrown", async () => {
