@@ -20,9 +20,8 @@ async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 10);
   const env = await startPodEnv({ logLevel: "info" });
   const samples = new Map<string, number[]>();
-  const port = env.berthd.metricsPort;
-  if (port === undefined) throw new Error("berthd serves no /metrics");
-  let before = await stepSums(port);
+  const port = env.berthd.metricsPort ?? 0;
+  let before: Sums = new Map();
   const after = async (call: string, ms: number) => {
     const now = await stepSums(port);
     const add = (k: string, v: number) => samples.set(k, [...(samples.get(k) ?? []), v]);
@@ -41,6 +40,8 @@ async function main(): Promise<void> {
     return v;
   };
   try {
+    if (port === 0) throw new Error("berthd serves no /metrics");
+    before = await stepSums(port);
     const c = env.berthd.client.call;
     for (let i = 0; i < rounds; i++) {
       const pod = podConfig(env, `steps-${i}`);
