@@ -13,8 +13,7 @@ import { errorMessage } from "./errors.js";
 import { ContainerImages } from "./image/container-images.js";
 import { ContentStore } from "./image/content-store.js";
 import { ImageStore } from "./image/image-store.js";
-import { Puller } from "./image/puller.js";
-import { RegistryClient } from "./image/registry/index.js";
+import { LazyPuller } from "./image/lazy-puller.js";
 import { SnapshotStore } from "./image/snapshots.js";
 import type { Logger } from "./log.js";
 import type { BerthMetrics } from "./metrics/berth-metrics.js";
@@ -107,21 +106,22 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
   const snapshots = await SnapshotStore.open({ root: config.root, runner, logger: log });
   const images = new ImageStore(path.join(config.root, "images"), content, snapshots, log);
   await images.load();
-  const client = new RegistryClient({
-    registries: config.registries,
-    progressTimeoutMs: config.pull_progress_timeout_seconds * 1000,
-    logger: log,
-  });
-  const puller = new Puller({
-    client,
-    content,
-    snapshots,
-    images,
-    metrics,
-    log,
-    runner,
-    maxConcurrentDownloads: config.max_concurrent_downloads,
-  });
+  const puller = new LazyPuller(
+    {
+      registries: config.registries,
+      progressTimeoutMs: config.pull_progress_timeout_seconds * 1000,
+      logger: log,
+    },
+    {
+      content,
+      snapshots,
+      images,
+      metrics,
+      log,
+      runner,
+      maxConcurrentDownloads: config.max_concurrent_downloads,
+    },
+  );
 
   await ensureDefaultNetwork(deps, paths);
   deps.runtimeConfig.onPodCidrChange(() => ensureDefaultNetwork(deps, paths));
@@ -253,7 +253,7 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
       stats.close();
       monitors.close();
       watcher.close();
-      await client.close();
+      await puller.close();
     },
   };
 }

@@ -12,7 +12,7 @@ import { chunks } from "./runtime-views.js";
 
 export interface ImageDeps {
   images: ImageStore;
-  puller: Puller;
+  puller: Pick<Puller, "pull">;
   content: ContentStore;
   snapshots: SnapshotStore;
   runtime: RuntimeContext;

@@ -1,6 +1,7 @@
 // berth's own operation metrics, on a registry of its own (never prom-client's global one), so
 // tests and several daemons in one process do not collide. Every name starts with `berth_`.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { StepTimers } from "../util/step-timer.js";
 
 /** Containers and sandboxes by CRI state, counted at scrape time. */
 export interface StateCounts {
@@ -20,6 +21,17 @@ export class BerthMetrics {
     ],
     registers: [this.registry],
   });
+
+  readonly operationSteps = new Histogram({
+    name: "berth_operation_step_seconds",
+    help: "Time of each step of a lifecycle operation (RunPodSandbox, CreateContainer, ...), by operation and step.",
+    labelNames: ["op", "step"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /** Step timers for lifecycle operations (see step-timer.ts). */
+  readonly steps = new StepTimers(this.operationSteps);
 
   readonly rpcErrors = new Counter({
     name: "berth_rpc_errors_total",

@@ -7,6 +7,7 @@ import type { Logger } from "../log.js";
 import type { BerthMetrics } from "../metrics/berth-metrics.js";
 import type { CniRunner } from "../network/cni-runner.js";
 import type { CommandRunner } from "../util/command.js";
+import type { StepTimers } from "../util/step-timer.js";
 import type { TestPause } from "../util/test-pause.js";
 import type { ImageLookup } from "./container/image-lookup.js";
 import type { EventBus } from "./events.js";
@@ -33,6 +34,11 @@ interface CommonDeps {
   testPause: TestPause;
 }
 
+/** Per-step timers of the lifecycle RPCs (berth_operation_step_seconds). */
+interface StepDeps {
+  metrics: { steps: StepTimers };
+}
+
 /** What building a spec for a pod's process needs to know of this host and of berth. */
 interface SpecHostDeps {
   /** Lowest oom_score_adj berth may set (0 without CAP_SYS_RESOURCE). */
@@ -43,7 +49,7 @@ interface SpecHostDeps {
 }
 
 /** SandboxService: pods, their network, their infra under conmon. */
-export interface SandboxDeps extends CommonDeps, SpecHostDeps {
+export interface SandboxDeps extends CommonDeps, SpecHostDeps, StepDeps {
   config: Pick<BerthConfig, "cgroup_driver" | "conmon_path" | "infra_init_path" | "drop_infra_ctr">;
   runner: CommandRunner;
   paths: RuntimePaths;
@@ -60,7 +66,7 @@ export interface SandboxDeps extends CommonDeps, SpecHostDeps {
 export interface ContainerDeps extends CommonDeps {
   runner: CommandRunner;
   paths: RuntimePaths;
-  metrics: { oomKills: Pick<BerthMetrics["oomKills"], "inc"> };
+  metrics: { oomKills: Pick<BerthMetrics["oomKills"], "inc">; steps: StepTimers };
   containers: RecordStore<ContainerRecord>;
   containerNames: NameRegistry;
   /** Read only: a container starts only in a ready pod. */
@@ -70,7 +76,7 @@ export interface ContainerDeps extends CommonDeps {
 }
 
 /** CreateContainer (src/runtime/container/container-create.ts). */
-export interface ContainerCreateDeps extends CommonDeps, SpecHostDeps {
+export interface ContainerCreateDeps extends CommonDeps, SpecHostDeps, StepDeps {
   config: Pick<BerthConfig, "conmon_path">;
   runner: CommandRunner;
   paths: RuntimePaths;

@@ -7,8 +7,10 @@ import { UnavailableError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { BerthMetrics } from "../metrics/berth-metrics.js";
 import { StreamingServer } from "./server.js";
-import { serveSpdyPortForward, serveSpdyRemoteCommand } from "./spdy/index.js";
 import type { StreamingRuntime } from "./types.js";
+
+// The SPDY/3.1 framing (and pako, its header compression) loads with the first SPDY session.
+const spdy = () => import("./spdy/index.js");
 
 export interface ConfiguredStreaming {
   server: StreamingServer;
@@ -43,7 +45,10 @@ export function streamingServerFromConfig(
       attach: (id, io) => runtime().attach(id, io),
       portForward: (id, port, conn, signal) => runtime().portForward(id, port, conn, signal),
     },
-    spdy: { remoteCommand: serveSpdyRemoteCommand, portForward: serveSpdyPortForward },
+    spdy: {
+      remoteCommand: async (...a) => (await spdy()).serveSpdyRemoteCommand(...a),
+      portForward: async (...a) => (await spdy()).serveSpdyPortForward(...a),
+    },
     limits: {
       streamCreationTimeoutMs: s.stream_creation_timeout_seconds * 1000,
       idleTimeoutMs: s.stream_idle_timeout_seconds * 1000,

@@ -11,6 +11,7 @@ import { settleAll } from "../../util/settle-all.js";
 import { waitProcessGone } from "../../util/process-wait.js";
 import { nowNs } from "../../util/time.js";
 import { CleanupStack } from "../cleanup-stack.js";
+import type { StepTimer } from "../../util/step-timer.js";
 import { createContainer } from "../oci/conmon.js";
 import { processStartTime } from "../../util/proc-identity.js";
 import type { ContainerRecord, SandboxRecord } from "../records.js";
@@ -90,9 +91,11 @@ export async function createContainerInSandbox(
   cgroupsPath: (parent: string, id: string) => string,
   targetPid: (targetId: string) => number | undefined,
 ): Promise<ContainerRecord> {
+  const steps = ctx.metrics.steps.begin("CreateContainer");
   const image = await ctx.images.forContainer(cfg.image!.image);
+  steps.mark("image");
   try {
-    return await createWithImage(ctx, sandbox, cfg, image, cgroupsPath, targetPid);
+    return await createWithImage(ctx, sandbox, cfg, image, cgroupsPath, targetPid, steps);
   } finally {
     // Written or undone: the record (or nothing) keeps the snapshots from here on.
     image.release();
@@ -106,6 +109,7 @@ async function createWithImage(
   image: ContainerImage,
   cgroupsPath: (parent: string, id: string) => string,
   targetPid: (targetId: string) => number | undefined,
+  steps: StepTimer,
 ): Promise<ContainerRecord> {
   const id = newId();
   const name = containerFullName(cfg.metadata!.name, cfg.metadata!.attempt, sandbox.config);
@@ -143,6 +147,7 @@ async function createWithImage(
       const made = await ensureHostPath(m.host_path, `config.mounts[${i}].host_path`);
       if (made.length > 0) log.info({ created: made }, "created missing hostPath directories");
     }
+    steps.mark("validate");
 
     const bundle = paths.containerBundle(id);
     const rootfs = paths.containerRootfs(id);
@@ -160,6 +165,7 @@ async function createWithImage(
       runner,
     });
     undo.push("unmount rootfs", () => unmount(rootfs, runner));
+    steps.mark("rootfs");
 
     // Both read inside the rootfs: both settle before a failure unmounts it.
     const [mountDestinations, userFiles] = await settleAll([
@@ -198,6 +204,7 @@ async function createWithImage(
 
     const conmonLog = logPath !== "" ? logPath : path.join(paths.container(id), "console.log");
     await fs.mkdir(path.dirname(conmonLog), { recursive: true, mode: 0o755 });
+    steps.mark("spec");
 
     const runtime = ctx.ociRuntime(sandbox.runtimeHandler);
     undo.push("remove socket link", () => fs.rm(paths.socketLink(id), { force: true }));
@@ -217,6 +224,7 @@ async function createWithImage(
       },
       { conmonPath: ctx.config.conmon_path, launcher: ctx.launcher, logger: ctx.log },
     );
+    steps.mark("create");
     undo.push("delete container", async () => {
       await runtime.delete(id, true);
       // conmon writes the exit file as it leaves: wait for it, then remove the file.
@@ -258,9 +266,11 @@ async function createWithImage(
       },
     };
     await ctx.containers.put(rec);
+    steps.mark("record");
     undo.commit();
     ctx.events.publish(rec.id, rec.sandboxId, "CONTAINER_CREATED_EVENT");
     log.info({ image: rec.imageName }, "container created");
+    steps.end();
     return rec;
   } catch (err) {
     await undo.unwind();

@@ -52,6 +52,7 @@ export class ContainerService {
   ) {}
 
   async start(idOrPrefix: string): Promise<void> {
+    const steps = this.ctx.metrics.steps.begin("StartContainer");
     const rec = this.ctx.containers.resolve(idOrPrefix);
     await this.locks.run(rec.id, async () => {
       const cur = this.ctx.containers.get(rec.id)!;
@@ -68,8 +69,10 @@ export class ContainerService {
       const runtime = this.ctx.ociRuntime(cur.runtimeHandler);
       // Taken before the start: a process that exits at once must not finish before it started.
       const startedAt = nowNs();
+      steps.mark("checks");
       try {
         await runtime.start(cur.id);
+        steps.mark("runtime-start");
       } catch (err) {
         // A start that failed only in what it answered (a timeout, a second start after a
         // crash) may still have run the process: the runtime's state is the truth.
@@ -105,6 +108,7 @@ export class ContainerService {
         if (!wasStarted(r)) r.startedAt = startedAt;
       });
       this.ctx.events.publish(cur.id, cur.sandboxId, "CONTAINER_STARTED_EVENT");
+      steps.end("record");
     });
   }
 

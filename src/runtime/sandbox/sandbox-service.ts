@@ -12,6 +12,7 @@ import { toCniPortMappings } from "../../network/cni-exec.js";
 import { KeyedRwLock } from "../../store/keyed-rw-lock.js";
 import { waitProcessGone } from "../../util/process-wait.js";
 import { nowNs } from "../../util/time.js";
+import type { StepTimer } from "../../util/step-timer.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { podCgroupsPath } from "../../cgroup/cgroup-paths.js";
 import { removeCgroupPath } from "../../cgroup/remove.js";
@@ -142,6 +143,7 @@ export class SandboxService {
   }
 
   async run(config: PodSandboxConfig__Output | null, runtimeHandler: string): Promise<string> {
+    const steps = this.ctx.metrics.steps.begin("RunPodSandbox");
     const cfg = this.validate(config);
     const handler = this.ctx.handlers.resolve(runtimeHandler);
     // The infra process runs under the pod's seccomp profile; a Localhost one is read (and
@@ -155,14 +157,16 @@ export class SandboxService {
     const id = newId();
     const name = sandboxFullName(cfg);
     this.ctx.sandboxNames.reserve(name, id);
+    steps.mark("validate");
     const log = this.ctx.log.child({ pod_sandbox_id: id, pod: name });
     const undo = new CleanupStack(log);
     undo.push("release name", async () => this.ctx.sandboxNames.release(name));
     try {
       const rec = await this.locks.exclusive(id, () =>
-        this.build(id, name, cfg, handler.name, localhost, undo),
+        this.build(id, name, cfg, handler.name, localhost, undo, steps),
       );
       undo.commit();
+      steps.end();
       log.info({ ips: rec.ips, handler: handler.name }, "pod sandbox ready");
       return id;
     } catch (err) {
@@ -178,6 +182,7 @@ export class SandboxService {
     handlerName: string,
     localhostSeccomp: Record<string, string>,
     undo: CleanupStack,
+    steps: StepTimer,
   ): Promise<SandboxRecord> {
     const { paths, runner } = this.ctx;
     const nsOpts = cfg.linux?.security_context?.namespace_options ?? null;
@@ -195,6 +200,7 @@ export class SandboxService {
       await mountShm(files.shm, runner);
       undo.push("unmount shm", () => unmountIfMounted(files.shm, runner));
     }
+    steps.mark("pod-files");
 
     let netnsPath = "";
     let ips: string[] = [];
@@ -206,12 +212,14 @@ export class SandboxService {
       await pinPodNamespaces(runner, nsFiles, hostname);
       undo.push("release namespaces", () => releasePodNamespaces(runner, nsFiles));
       netnsPath = nsFiles.net ?? "";
+      steps.mark("namespaces");
       await this.ctx.testPause("sandbox-namespaces", { pod_sandbox_id: id });
     }
     if (!hostNetwork) {
       if (infra) {
         netnsPath = await createNetns(runner, paths.netnsDir, RuntimePaths.netnsName(id));
         undo.push("remove netns", () => removeNetns(runner, netnsPath));
+        steps.mark("netns");
       }
       const meta = cfg.metadata!;
       const podReq = {
@@ -237,6 +245,7 @@ export class SandboxService {
       undo.push("CNI DEL", () => this.ctx.cni.teardownPodNetwork(podReq));
       ips = net.ips;
       await fs.writeFile(files.hosts, hostsFile(hostname, ips));
+      steps.mark("network");
       await this.ctx.testPause("sandbox-network", { pod_sandbox_id: id });
     }
 
@@ -260,6 +269,7 @@ export class SandboxService {
       // Written inside the namespaces once CNI has made the interfaces some of them name.
       await applyPodSysctls(runner, nsFiles, validateSysctls(cfg.linux?.sysctls ?? {}, nsOpts));
       await this.makePodCgroup(cgroupParent, id, undo);
+      steps.mark("sysctls-cgroup");
       await this.ctx.testPause("run-pod-sandbox", { pod_sandbox_id: id });
       const rec: SandboxRecord = {
         ...common,
@@ -272,6 +282,7 @@ export class SandboxService {
         infraPid: 0,
       };
       await this.ctx.sandboxes.put(rec);
+      steps.mark("record");
       return rec;
     }
     const bundle = paths.podBundle(id);
@@ -295,6 +306,7 @@ export class SandboxService {
     });
     for (const w of warnings) this.ctx.log.info({ pod_sandbox_id: id, warning: w }, "sandbox spec");
     await fs.writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
+    steps.mark("spec");
 
     const runtime = this.ctx.ociRuntime(handlerName);
     // Registered before the runtime runs: a create that fails half-way can leave cgroups.
@@ -319,6 +331,7 @@ export class SandboxService {
         logger: this.ctx.log,
       },
     );
+    steps.mark("create");
     undo.push("delete infra", async () => {
       await runtime.delete(id, true);
       // conmon writes the exit file as it leaves: wait for it, so the file is removed after.
@@ -326,6 +339,7 @@ export class SandboxService {
     });
     await this.ctx.testPause("sandbox-created", { pod_sandbox_id: id });
     await runtime.start(id);
+    steps.mark("start");
     await this.ctx.testPause("run-pod-sandbox", { pod_sandbox_id: id });
 
     const rec: SandboxRecord = {
@@ -337,6 +351,7 @@ export class SandboxService {
       conmonStartTime: await processStartTime(created.conmonPid),
     };
     await this.ctx.sandboxes.put(rec);
+    steps.mark("record");
     return rec;
   }
 
@@ -354,18 +369,24 @@ export class SandboxService {
       const rec = this.ctx.sandboxes.get(found.id);
       if (!rec) return;
       this.stopping.add(rec.id);
+      const steps = this.ctx.metrics.steps.begin("StopPodSandbox");
       try {
         await stopContainers(rec.id);
+        steps.mark("containers");
         await this.stopInfra(rec);
+        steps.mark("infra");
         await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
         await this.releaseNetwork(rec);
+        steps.mark("network");
         if (!hasInfra(rec)) await releasePodNamespaces(this.ctx.runner, rec.nsFiles ?? {});
         await unmountIfMounted(rec.files.shm, this.ctx.runner);
+        steps.mark("shm");
         if (!sandboxStopped(rec)) {
           await this.ctx.sandboxes.update(rec.id, (r) => {
             r.stoppedAt = nowNs();
           });
         }
+        steps.end();
       } finally {
         this.stopping.delete(rec.id);
       }
@@ -430,20 +451,26 @@ export class SandboxService {
   ): Promise<void> {
     const found = this.ctx.sandboxes.find(idOrPrefix);
     if (!found) return;
+    const steps = this.ctx.metrics.steps.begin("RemovePodSandbox");
     await this.stop(found.id, stopContainers);
+    steps.mark("stop");
     await this.locks.exclusive(found.id, async () => {
       const rec = this.ctx.sandboxes.get(found.id);
       if (!rec) return;
       await removeContainers(rec.id);
+      steps.mark("containers");
       if (hasInfra(rec)) await this.ctx.ociRuntime(rec.runtimeHandler).delete(rec.id, true);
+      steps.mark("runtime-delete");
       await this.ctx.testPause("remove-pod-sandbox", { pod_sandbox_id: rec.id });
       await this.removeCgroups(rec.cgroupParent, rec.id);
+      steps.mark("cgroups");
       await unmountIfMounted(rec.files.shm, this.ctx.runner);
       await fs.rm(this.ctx.paths.pod(rec.id), { recursive: true, force: true });
       await fs.rm(path.join(this.ctx.paths.exitDir, rec.id), { force: true });
       await fs.rm(this.ctx.paths.socketLink(rec.id), { force: true });
       await this.ctx.sandboxes.delete(rec.id);
       this.ctx.sandboxNames.release(rec.name);
+      steps.end("files");
     });
   }
 }

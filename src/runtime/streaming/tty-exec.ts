@@ -4,7 +4,7 @@
 // their own stdio, and when their stdin is a terminal they follow its size (SIGWINCH). So the
 // runtime gets a real pty from node-pty: we write the client's stdin to it, read the terminal's
 // output from it, and resizing our pty makes the kernel send the runtime SIGWINCH.
-import { spawn, type IPty } from "@lydell/node-pty";
+import type { IPty } from "@lydell/node-pty";
 import type { StreamIO, TerminalSize } from "../../streaming/types.js";
 import { InternalError, errorMessage } from "../../errors.js";
 import { endAbandonedExec } from "./exec-files.js";
@@ -102,7 +102,13 @@ export async function takeSizes(
  * Runs the runtime's `exec -t` on a pty of `sizes.initial` and resolves with the exit status
  * (128 + n for a signal). When `io.signal` aborts, the exec'd process is SIGKILLed.
  */
-export function runTtyExec(launch: ExecLaunch, io: StreamIO, sizes: SizeStream): Promise<number> {
+export async function runTtyExec(
+  launch: ExecLaunch,
+  io: StreamIO,
+  sizes: SizeStream,
+): Promise<number> {
+  // node-pty's native addon loads with the first tty exec, not with every berthd.
+  const { spawn } = await import("@lydell/node-pty");
   return new Promise((resolve, reject) => {
     let term: IPty;
     try {

@@ -52,6 +52,20 @@ describe("services: SandboxService with fakes", () => {
     expect(h.launcher.launched).to.deep.equal([id]);
     expect((await h.runtime.state(id))?.status).to.equal("running");
     expect(h.runner.calls.some((c) => c.startsWith("unshare --net="))).to.equal(true);
+    // Each step's time went to berth_operation_step_seconds, in the order the steps ran.
+    expect(h.stepsSeen.filter((s) => s.startsWith("RunPodSandbox/"))).to.deep.equal(
+      [
+        "validate",
+        "pod-files",
+        "netns",
+        "network",
+        "spec",
+        "create",
+        "start",
+        "record",
+        "rest",
+      ].map((s) => `RunPodSandbox/${s}`),
+    );
     // The name is taken: the same pod again is refused until this one is removed.
     let again: unknown;
     await h.sandboxes.run(config(), "").catch((err: unknown) => (again = err));

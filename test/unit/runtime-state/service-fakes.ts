@@ -36,6 +36,7 @@ import { NameRegistry } from "../../../src/store/name-registry.js";
 import { RecordStore } from "../../../src/store/record-store.js";
 import type { CommandRunner, RunResult } from "../../../src/util/command.js";
 import { NO_TEST_PAUSE } from "../../../src/util/test-pause.js";
+import { StepTimers } from "../../../src/util/step-timer.js";
 
 const SIGNALS: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGQUIT: 3 };
 
@@ -219,6 +220,8 @@ export interface Harness {
   runner: FakeRunner;
   images: FakeImages;
   events: RuntimeEvent[];
+  /** Every step the services' timers observed, as "op/step". */
+  stepsSeen: string[];
   /** Waits for queued exit reports and event deliveries. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -240,6 +243,7 @@ export async function harness(): Promise<Harness> {
   const bus = new EventBus();
   const ac = new AbortController();
   const events: RuntimeEvent[] = [];
+  const stepsSeen: string[] = [];
   void (async () => {
     for await (const e of bus.subscribe(ac.signal)) events.push(e);
   })();
@@ -284,7 +288,10 @@ export async function harness(): Promise<Harness> {
     images,
     exits,
     events: bus,
-    metrics: { oomKills: { inc: () => undefined } },
+    metrics: {
+      oomKills: { inc: () => undefined },
+      steps: new StepTimers({ observe: (labels) => stepsSeen.push(`${labels.op}/${labels.step}`) }),
+    },
   };
   const sandboxes = new SandboxService(deps);
   const containers = new ContainerService(deps, () => undefined);
@@ -304,6 +311,7 @@ export async function harness(): Promise<Harness> {
     runner,
     images,
     events,
+    stepsSeen,
     settle: () => new Promise((r) => setTimeout(r, 20)),
     close: async () => {
       ac.abort();
