@@ -12,6 +12,7 @@ import { toCniPortMappings } from "../../network/cni-exec.js";
 import { KeyedRwLock } from "../../store/keyed-rw-lock.js";
 import { waitProcessGone } from "../../util/process-wait.js";
 import { nowNs } from "../../util/time.js";
+import { settleAll } from "../../util/settle-all.js";
 import type { StepTimer } from "../../util/step-timer.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { podCgroupsPath } from "../../cgroup/cgroup-paths.js";
@@ -195,26 +196,30 @@ export class SandboxService {
     const files = podFilePaths(podDir);
     const hostname =
       cfg.hostname !== "" ? cfg.hostname : hostNetwork ? os.hostname() : name.slice(0, 63);
-    await writePodFiles(files, { hostname, ips: [], dns: cfg.dns_config });
-    if (!hostIpc) {
-      await mountShm(files.shm, runner);
-      undo.push("unmount shm", () => unmountIfMounted(files.shm, runner));
-    }
-    steps.mark("pod-files");
-
     let netnsPath = "";
     let ips: string[] = [];
     let nsFiles: PodNamespaceFiles = {};
-    if (!infra) {
+    // The pod's files and shm mount, and (without an infra) its pinned namespaces, are
+    // independent: made at once, each undone if the other fails (settleAll waits for both).
+    const podFiles = async (): Promise<void> => {
+      await writePodFiles(files, { hostname, ips: [], dns: cfg.dns_config });
+      if (!hostIpc) {
+        undo.push("unmount shm", () => unmountIfMounted(files.shm, runner));
+        await mountShm(files.shm, runner);
+      }
+    };
+    const namespaces = async (): Promise<void> => {
+      if (infra) return;
       await fs.mkdir(paths.netnsDir, { recursive: true, mode: 0o755 });
       const netnsFile = path.join(await fs.realpath(paths.netnsDir), RuntimePaths.netnsName(id));
       nsFiles = podNamespaceFiles(nsOpts, netnsFile, podDir);
-      await pinPodNamespaces(runner, nsFiles, hostname);
       undo.push("release namespaces", () => releasePodNamespaces(runner, nsFiles));
+      await pinPodNamespaces(runner, nsFiles, hostname);
       netnsPath = nsFiles.net ?? "";
-      steps.mark("namespaces");
-      await this.ctx.testPause("sandbox-namespaces", { pod_sandbox_id: id });
-    }
+    };
+    await settleAll([podFiles(), namespaces()]);
+    steps.mark(infra ? "pod-files" : "pod-files-namespaces");
+    if (!infra) await this.ctx.testPause("sandbox-namespaces", { pod_sandbox_id: id });
     if (!hostNetwork) {
       if (infra) {
         netnsPath = await createNetns(runner, paths.netnsDir, RuntimePaths.netnsName(id));
@@ -266,9 +271,12 @@ export class SandboxService {
       files,
     };
     if (!infra) {
-      // Written inside the namespaces once CNI has made the interfaces some of them name.
-      await applyPodSysctls(runner, nsFiles, validateSysctls(cfg.linux?.sysctls ?? {}, nsOpts));
-      await this.makePodCgroup(cgroupParent, id, undo);
+      // Sysctls are written inside the namespaces once CNI has made the interfaces some of them
+      // name; the pod cgroup does not wait for them.
+      await settleAll([
+        applyPodSysctls(runner, nsFiles, validateSysctls(cfg.linux?.sysctls ?? {}, nsOpts)),
+        this.makePodCgroup(cgroupParent, id, undo),
+      ]);
       steps.mark("sysctls-cgroup");
       await this.ctx.testPause("run-pod-sandbox", { pod_sandbox_id: id });
       const rec: SandboxRecord = {
@@ -376,11 +384,15 @@ export class SandboxService {
         await this.stopInfra(rec);
         steps.mark("infra");
         await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
-        await this.releaseNetwork(rec);
-        steps.mark("network");
-        if (!hasInfra(rec)) await releasePodNamespaces(this.ctx.runner, rec.nsFiles ?? {});
-        await unmountIfMounted(rec.files.shm, this.ctx.runner);
-        steps.mark("shm");
+        // CNI DEL needs only the netns: the IPC/UTS files and the shm mount go meanwhile.
+        await settleAll([
+          this.releaseNetwork(rec),
+          hasInfra(rec)
+            ? Promise.resolve()
+            : releasePodNamespaces(this.ctx.runner, rec.nsFiles ?? {}),
+          unmountIfMounted(rec.files.shm, this.ctx.runner),
+        ]);
+        steps.mark("network-files");
         if (!sandboxStopped(rec)) {
           await this.ctx.sandboxes.update(rec.id, (r) => {
             r.stoppedAt = nowNs();

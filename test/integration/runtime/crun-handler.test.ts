@@ -111,9 +111,10 @@ describe("the crun runtime handler, through the CRI", function () {
       sandbox_config: pod,
     });
     await c.StartContainer({ container_id: ctrId });
-    // crun, not runc, holds the container: it is in crun's state directory.
+    // crun, not runc, holds the container: it is in crun's state directory. The pod has no
+    // infra container (drop_infra_ctr): nothing of it is in any runtime.
     const listed = execFileSync(CRUN, ["--root", crun.root, "list", "-q"], { encoding: "utf8" });
-    expect(listed.split("\n")).to.include(ctrId).and.include(podId);
+    expect(listed.split("\n")).to.include(ctrId).and.not.include(podId);
     const r = await c.ExecSync({ container_id: ctrId, cmd: ["sh", "-c", "exit 7"], timeout: 10 });
     expect(r.exit_code).to.equal(7);
     const st = await eventually(async () => {
@@ -130,5 +131,24 @@ describe("the crun runtime handler, through the CRI", function () {
     await c.RemovePodSandbox({ pod_sandbox_id: podId });
     const after = execFileSync(CRUN, ["--root", crun.root, "list", "-q"], { encoding: "utf8" });
     expect(after.split("\n")).to.not.include(ctrId).and.not.include(podId);
+  });
+  it("a pod sharing its PID namespace keeps its infra container, on crun", async () => {
+    const e = env!;
+    const c = e.berthd.client.call;
+    const pod = podConfig(e, "infra-on-crun");
+    pod.linux!.security_context!.namespace_options!.pid = "POD";
+    const { pod_sandbox_id: podId } = await c.RunPodSandbox({
+      config: pod,
+      runtime_handler: "crun",
+    });
+    try {
+      const listed = execFileSync(CRUN, ["--root", crun.root, "list", "-q"], { encoding: "utf8" });
+      expect(listed.split("\n")).to.include(podId);
+    } finally {
+      await c.StopPodSandbox({ pod_sandbox_id: podId });
+      await c.RemovePodSandbox({ pod_sandbox_id: podId });
+    }
+    const after = execFileSync(CRUN, ["--root", crun.root, "list", "-q"], { encoding: "utf8" });
+    expect(after.split("\n")).to.not.include(podId);
   });
 });
