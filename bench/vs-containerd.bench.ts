@@ -203,11 +203,12 @@ async function run(env: Env): Promise<void> {
   await env.containerd.waitReady(ctdSide.crictl);
   const sides = [berthSide, ctdSide] as const;
 
-  for (const s of sides) await s.crictl.run(["pull", image]);
-  await ctdSide.crictl.run(["pull", `${regHost}/pause:1`]);
+  // Idle: started, settled, no image and no pod yet.
   await settle(SETTLE_MS);
   const idle = new Map<string, MemoryFigures>();
   for (const s of sides) idle.set(s.name, await measureRuntime(s.daemonPid(), s.dir));
+  for (const s of sides) await s.crictl.run(["pull", image]);
+  await ctdSide.crictl.run(["pull", `${regHost}/pause:1`]);
 
   console.log(`lifecycle: ${ROUNDS} rounds per runtime, alternating (after one warm-up each)`);
   const life = await lifecycleRounds(sides, ROUNDS, image);
