@@ -75,10 +75,19 @@ async function teardown(env: Env): Promise<void> {
       console.error(`cleanup: ${what}: ${String(err)}`);
     }
   };
-  // A Ctrl-C at the terminal also reaches berthd (same process group): start it again so that
-  // it removes its pods itself.
-  if (env.berthd && !env.berthd.running) await step("restart berthd", () => env.berthd!.launch());
-  for (const s of env.sides) await step(`${s.name}: remove pods`, () => s.crictl.removeAllPods());
+  for (const s of env.sides) {
+    await step(`${s.name}: remove pods`, async () => {
+      try {
+        await s.crictl.removeAllPods();
+      } catch (err) {
+        // A Ctrl-C at the terminal also reaches berthd (same process group): once it is down,
+        // start it again so that it removes its pods itself.
+        if (!s.restart) throw err;
+        await s.restart();
+        await s.crictl.removeAllPods();
+      }
+    });
+  }
   await step("stop berthd", async () => env.berthd?.stop());
   await step("stop containerd", async () => env.containerd?.stop());
   const dirs = [env.berthd?.dir, env.benchDir].filter((d): d is string => d !== undefined);
@@ -175,6 +184,10 @@ async function run(env: Env): Promise<void> {
     podDir: path.join(env.benchDir, "berth"),
     logDir: path.join(env.benchDir, "berth", "logs"),
     cgroupRoot: `${env.cgroupRoot}/berth`,
+    restart: async () => {
+      await berthd.stop();
+      await berthd.launch();
+    },
   };
   env.sides.push(berthSide);
 

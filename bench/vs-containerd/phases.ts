@@ -18,6 +18,8 @@ export interface Side {
   logDir: string;
   /** The cgroup parent under which each pod gets its own, as kubelet's `/kubepods/...`. */
   cgroupRoot: string;
+  /** Stops the daemon if it still runs and starts it again (for the cleanup after a signal). */
+  restart?: () => Promise<void>;
 }
 
 export interface LifecycleSamples {
