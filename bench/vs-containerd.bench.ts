@@ -4,7 +4,7 @@
 // runtime on its own bridge and subnet. Alternating lifecycle rounds, memory at 20 and 100 pods,
 // then PullImage of a 4-layer ~70 MB image; prints issue 12's table and which targets are met.
 // Installs containerd when missing; leaves nothing running, mounted or configured.
-//   BENCH_ROUNDS=10 BENCH_PODS=20,100 BENCH_PULL_ROUNDS=3 node dist/bench/vs-containerd.bench.js
+//   BENCH_ROUNDS=15 BENCH_PODS=20,100 BENCH_PULL_ROUNDS=3 node dist/bench/vs-containerd.bench.js
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, promises as fs, readFileSync } from "node:fs";
@@ -47,7 +47,7 @@ import { measureRuntime, type MemoryFigures } from "./vs-containerd/processes.js
 import { renderTable, renderTargets, type Row } from "./vs-containerd/report.js";
 import { median } from "./stats.js";
 
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 10);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15);
 const POD_COUNTS = (process.env["BENCH_PODS"] ?? "20,100").split(",").map(Number);
 const PULL_ROUNDS = Number(process.env["BENCH_PULL_ROUNDS"] ?? 3);
 /** berthd's and containerd's default: layers downloaded at once. */
