@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { repoRoot } from "../src/repo-root.js";
 import { Berthd } from "../test/support/berthd.js";
 import { busyboxImage } from "../test/support/registry/images.js";
-import { startRegistry, type TestRegistry } from "../test/support/registry/registry-server.js";
+import { startRegistry } from "../test/support/registry/registry-server.js";
 import { benchConflist, benchNetwork, containerdLayout } from "./vs-containerd/configs.js";
 import {
   CNI_BIN_DIR,
@@ -23,16 +23,7 @@ import {
   RUNC,
 } from "./vs-containerd/containerd-daemon.js";
 import { CRICTL, Crictl } from "./vs-containerd/crictl.js";
-import {
-  deleteBridge,
-  deleteIptablesRules,
-  killLeftovers,
-  listShimSockets,
-  removeCgroupTree,
-  removeShimSockets,
-  SHIM_SOCKET_DIR,
-  unmountUnder,
-} from "./vs-containerd/host-cleanup.js";
+import { listShimSockets, SHIM_SOCKET_DIR } from "./vs-containerd/host-cleanup.js";
 import { compressedSize, pauseImage, pullImage } from "./vs-containerd/images.js";
 import {
   blobPresent,
@@ -45,6 +36,7 @@ import {
 } from "./vs-containerd/phases.js";
 import { measureRuntime, type MemoryFigures } from "./vs-containerd/processes.js";
 import { renderTable, renderTargets, type Row } from "./vs-containerd/report.js";
+import { type Env, teardown } from "./vs-containerd/teardown.js";
 import { median } from "./stats.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15);
@@ -54,68 +46,6 @@ const PULL_ROUNDS = Number(process.env["BENCH_PULL_ROUNDS"] ?? 3);
 const DOWNLOADS_AT_ONCE = 3;
 const SETTLE_MS = 5000;
 const MiB = 1024 * 1024;
-
-interface Env {
-  benchDir: string;
-  cgroupRoot: string;
-  registry?: TestRegistry;
-  berthd?: Berthd;
-  containerd?: ContainerdDaemon;
-  sides: Side[];
-  shimSocketsBefore: Set<string>;
-  runDirExisted: boolean;
-}
-
-/** Removes every pod through each daemon, stops both by PID, then sweeps what may be left. */
-async function teardown(env: Env): Promise<void> {
-  const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-    try {
-      await fn();
-    } catch (err) {
-      console.error(`cleanup: ${what}: ${String(err)}`);
-    }
-  };
-  for (const s of env.sides) {
-    await step(`${s.name}: remove pods`, async () => {
-      try {
-        await s.crictl.removeAllPods();
-      } catch (err) {
-        // A Ctrl-C at the terminal also reaches berthd (same process group): once it is down,
-        // start it again so that it removes its pods itself.
-        if (!s.restart) throw err;
-        await s.restart();
-        await s.crictl.removeAllPods();
-      }
-    });
-  }
-  await step("stop berthd", async () => env.berthd?.stop());
-  await step("stop containerd", async () => env.containerd?.stop());
-  const dirs = [env.berthd?.dir, env.benchDir].filter((d): d is string => d !== undefined);
-  for (const d of dirs) {
-    await step(`processes in ${d}`, async () => {
-      const n = await killLeftovers(d);
-      if (n > 0) console.error(`cleanup: killed ${n} leftover processes of ${d}`);
-    });
-    await step(`mounts under ${d}`, async () => {
-      const n = await unmountUnder(d);
-      if (n > 0) console.error(`cleanup: unmounted ${n} leftover mounts under ${d}`);
-    });
-  }
-  for (const s of env.sides)
-    await step(`bridge ${s.net.bridge}`, async () => deleteBridge(s.net.bridge));
-  await step("iptables", async () => {
-    const n = deleteIptablesRules(env.sides.flatMap((s) => [s.net.subnet, s.net.bridge]));
-    if (n > 0) console.error(`cleanup: removed ${n} iptables rules`);
-  });
-  await step("cgroups", () => removeCgroupTree(env.cgroupRoot));
-  await step("shim sockets", async () => {
-    const n = await removeShimSockets(env.shimSocketsBefore, env.runDirExisted);
-    if (n > 0) console.error(`cleanup: removed ${n} shim sockets left in ${SHIM_SOCKET_DIR}`);
-  });
-  await step("berthd dir", async () => env.berthd?.cleanup());
-  await step("registry", async () => env.registry?.stop());
-  await step("temp dir", () => fs.rm(env.benchDir, { recursive: true, force: true }));
-}
 
 function machine(): string {
   const mem = /^MemTotal:\s+(\d+)/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1];
