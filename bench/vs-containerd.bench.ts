@@ -23,7 +23,7 @@ import {
   RUNC,
 } from "./vs-containerd/containerd-daemon.js";
 import { CRICTL, Crictl } from "./vs-containerd/crictl.js";
-import { listShimSockets, SHIM_SOCKET_DIR } from "./vs-containerd/host-cleanup.js";
+import { SHIM_SOCKET_DIR } from "./vs-containerd/host-cleanup.js";
 import { compressedSize, pauseImage, pullImage } from "./vs-containerd/images.js";
 import {
   blobPresent,
@@ -306,7 +306,6 @@ async function main(): Promise<void> {
     benchDir: await fs.mkdtemp(path.join(os.tmpdir(), "berth-vsbench-")),
     cgroupRoot: `/vsbench${randomBytes(4).toString("hex")}`,
     sides: [],
-    shimSocketsBefore: await listShimSockets(),
     runDirExisted: existsSync(path.dirname(SHIM_SOCKET_DIR)),
   };
   let cleaning: Promise<void> | undefined;

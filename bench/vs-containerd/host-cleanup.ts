@@ -1,11 +1,12 @@
 // What the benchmark may leave on the host when a daemon could not tidy up itself (a crash, a
 // Ctrl-C): processes naming its dirs, mounts under its dirs, its bridges and their veths, iptables
-// rules naming its subnets, its cgroup trees, containerd's shim sockets in /run/containerd/s.
+// rules naming its subnets, its cgroup trees, the sockets of shims it had to kill.
 // Every step touches only what is provably the benchmark's, and reports what it removed.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, promises as fs } from "node:fs";
 import * as path from "node:path";
-import { listProcesses, runtimeProcesses } from "./processes.js";
+import { listProcesses, type ProcInfo, runtimeProcesses } from "./processes.js";
 
 function quiet(cmd: string, args: readonly string[]): string | undefined {
   try {
@@ -16,7 +17,7 @@ function quiet(cmd: string, args: readonly string[]): string | undefined {
 }
 
 /** SIGKILLs, by PID, every process left whose command line names `dir`, and its descendants. */
-export async function killLeftovers(dir: string): Promise<number> {
+export async function killLeftovers(dir: string): Promise<ProcInfo[]> {
   const procs = runtimeProcesses(await listProcesses(), undefined, dir);
   const left = [...procs.helpers, ...procs.podHolders, ...procs.workloads];
   for (const p of left) {
@@ -26,7 +27,7 @@ export async function killLeftovers(dir: string): Promise<number> {
       // gone already
     }
   }
-  return left.length;
+  return left;
 }
 
 /** Mount points in /proc/self/mountinfo (octal escapes decoded). */
@@ -129,25 +130,39 @@ export async function removeCgroupTree(rel: string): Promise<number> {
   return removed;
 }
 
-/** Entries of containerd's shim socket dir (it ignores the configured state dir for these). */
+/** containerd's shim socket dir: 1.6 puts the sockets there whatever its state dir. */
 export const SHIM_SOCKET_DIR = "/run/containerd/s";
 
-export async function listShimSockets(): Promise<Set<string>> {
-  return new Set(await fs.readdir(SHIM_SOCKET_DIR).catch(() => []));
+/**
+ * The socket of the runc v2 shim with this command line: containerd 1.6 names it by the sha256
+ * of `<containerd address>/<namespace>/<id>`. Undefined for any other command line.
+ */
+export function shimSocketPath(cmdline: string): string | undefined {
+  const args = cmdline.split(" ");
+  if (!(args[0] ?? "").endsWith("containerd-shim-runc-v2")) return undefined;
+  const flag = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const [address, ns, id] = [flag("-address"), flag("-namespace"), flag("-id")];
+  if (address === undefined || ns === undefined || id === undefined) return undefined;
+  const hash = createHash("sha256").update(`${address}/${ns}/${id}`).digest("hex");
+  return path.join(SHIM_SOCKET_DIR, hash);
 }
 
 /**
- * Removes shim sockets that appeared during the run, then /run/containerd/s and /run/containerd
- * if the run made them and they are empty.
+ * Removes the sockets of the shims `killed` (a shim that exits by itself removes its own), then
+ * /run/containerd/s and /run/containerd if the run made them and they are empty.
  */
 export async function removeShimSockets(
-  before: Set<string>,
+  killed: readonly ProcInfo[],
   runDirExisted: boolean,
 ): Promise<number> {
   let removed = 0;
-  for (const name of await listShimSockets()) {
-    if (before.has(name)) continue;
-    await fs.rm(path.join(SHIM_SOCKET_DIR, name), { force: true });
+  for (const p of killed) {
+    const socket = shimSocketPath(p.cmdline);
+    if (socket === undefined || !existsSync(socket)) continue;
+    await fs.rm(socket, { force: true });
     removed++;
   }
   if (!runDirExisted) {

@@ -14,6 +14,7 @@ import {
   unmountUnder,
 } from "./host-cleanup.js";
 import type { Side } from "./phases.js";
+import type { ProcInfo } from "./processes.js";
 
 export interface Env {
   benchDir: string;
@@ -22,7 +23,6 @@ export interface Env {
   berthd?: Berthd;
   containerd?: ContainerdDaemon;
   sides: Side[];
-  shimSocketsBefore: Set<string>;
   runDirExisted: boolean;
 }
 
@@ -51,10 +51,14 @@ export async function teardown(env: Env): Promise<void> {
   await step("stop berthd", async () => env.berthd?.stop());
   await step("stop containerd", async () => env.containerd?.stop());
   const dirs = [env.berthd?.dir, env.benchDir].filter((d): d is string => d !== undefined);
+  const killed: ProcInfo[] = [];
   for (const d of dirs) {
     await step(`processes in ${d}`, async () => {
-      const n = await killLeftovers(d);
-      if (n > 0) console.error(`cleanup: killed ${n} leftover processes of ${d}`);
+      const left = await killLeftovers(d);
+      killed.push(...left);
+      if (left.length > 0) {
+        console.error(`cleanup: killed ${left.length} leftover processes of ${d}`);
+      }
     });
     await step(`mounts under ${d}`, async () => {
       const n = await unmountUnder(d);
@@ -69,7 +73,7 @@ export async function teardown(env: Env): Promise<void> {
   });
   await step("cgroups", () => removeCgroupTree(env.cgroupRoot));
   await step("shim sockets", async () => {
-    const n = await removeShimSockets(env.shimSocketsBefore, env.runDirExisted);
+    const n = await removeShimSockets(killed, env.runDirExisted);
     if (n > 0) console.error(`cleanup: removed ${n} shim sockets left in ${SHIM_SOCKET_DIR}`);
   });
   await step("berthd dir", async () => env.berthd?.cleanup());

@@ -10,7 +10,11 @@ import {
   containerdLayout,
   registryHostsToml,
 } from "../../../bench/vs-containerd/configs.js";
-import { parseMountPoints, rulesToDelete } from "../../../bench/vs-containerd/host-cleanup.js";
+import {
+  parseMountPoints,
+  rulesToDelete,
+  shimSocketPath,
+} from "../../../bench/vs-containerd/host-cleanup.js";
 import {
   kibField,
   runtimeProcesses,
@@ -171,5 +175,17 @@ describe("bench vs-containerd: processes and leftovers", () => {
       { table: "nat", args: ["-D", "POSTROUTING", "-s", "10.252.7.0/24", "-j", "CNI-abc"] },
       { table: "filter", args: ["-D", "FORWARD", "-i", "vsbb123456", "-j", "ACCEPT"] },
     ]);
+  });
+
+  it("names a killed shim's socket as containerd 1.6 does (sha256 of address/namespace/id)", () => {
+    // Seen on this host: the shim of this command line listened on this socket.
+    const cmdline =
+      "/usr/bin/containerd-shim-runc-v2 -namespace k8s.io -id " +
+      "2c091e2df20b6da902a8a177a7e960dc13668a519c250b8a2fa4b256d64f5a56 " +
+      "-address /tmp/berth-vsbench-1nynDV/containerd/containerd.sock";
+    expect(shimSocketPath(cmdline)).to.equal(
+      "/run/containerd/s/affaea94e0c374dc1d3602b66245dbeaf2da913982d74457d4c3bdcd1631baa1",
+    );
+    expect(shimSocketPath("/usr/bin/conmon --cid x")).to.equal(undefined);
   });
 });
