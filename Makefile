@@ -58,8 +58,18 @@ conformance: build
 	flock /tmp/critest.lock $(CONFORMANCE_KIT)/run-critest.sh \
 	  $(if $(CRITEST_SKIP),'--ginkgo.skip=$(CRITEST_SKIP)')
 
+# Every benchmark, or only those named after it: `make bench vs-containerd` (words after `bench`
+# that are no target of this file are names of benchmarks, not goals).
+TARGETS := deps build run test lint format typecheck unit grpc integration conformance bench clean \
+	deb lintian install uninstall deploy/berth.toml
+BENCH_NAMES := $(if $(filter bench,$(MAKECMDGOALS)),$(filter-out $(TARGETS),$(MAKECMDGOALS)))
 bench: build
-	node dist/bench/run.js
+	node dist/bench/run.js $(BENCH_NAMES)
+ifneq ($(BENCH_NAMES),)
+.PHONY: $(BENCH_NAMES)
+$(BENCH_NAMES):
+	@:
+endif
 
 # berth_<version>_<arch>.deb in DEB_OUT (dpkg-deb only; DEB_VERSION overrides package.json's).
 DEB_OUT ?= dist/deb
