@@ -7,6 +7,7 @@ import { FailedPreconditionError, InternalError, NotFoundError, errorMessage } f
 import type { Logger } from "../log.js";
 import { KeyedMutex } from "../store/keyed-mutex.js";
 import type { CommandRunner } from "../util/command.js";
+import { settleAll } from "../util/settle-all.js";
 import { type CachedAttachment, CniResultCache } from "./cni-cache.js";
 import { type CniConfigLookup, loadCniConfigFromDirs } from "./cni-config.js";
 import {
@@ -160,10 +161,15 @@ export class CniRunner {
     const previous = await this.completedAttachment(req);
     if (previous !== undefined) return statusOf(previous);
     try {
-      if (this.opts.loopback ?? true) {
-        await this.attach(req, loopbackNetwork(), LOOPBACK_IFNAME, cniArgs, {});
-      }
-      const main = await this.attach(req, found.config, POD_IFNAME, cniArgs, caps);
+      // lo and eth0 are separate interfaces with separate cache entries, and neither chain reads
+      // what the other makes: both ADDs run at once (settleAll lets both finish before a
+      // failure tears them down).
+      const [main] = await settleAll([
+        this.attach(req, found.config, POD_IFNAME, cniArgs, caps),
+        (this.opts.loopback ?? true)
+          ? this.attach(req, loopbackNetwork(), LOOPBACK_IFNAME, cniArgs, {})
+          : Promise.resolve(undefined),
+      ]);
       return statusOf(main);
     } catch (err) {
       this.opts.logger.warn(
@@ -227,16 +233,14 @@ export class CniRunner {
     await this.detachAll(req, [POD_IFNAME, LOOPBACK_IFNAME]);
   }
 
-  /** DEL of each interface in turn; the first failure is thrown after the others were tried. */
+  /**
+   * DEL of every interface, all at once (independent chains, as their ADDs are); the first
+   * failure in `ifNames` order is thrown after every DEL has finished.
+   */
   private async detachAll(req: PodNetworkRequest, ifNames: readonly string[]): Promise<void> {
+    const results = await Promise.allSettled(ifNames.map((ifName) => this.detach(req, ifName)));
     let firstError: unknown;
-    for (const ifName of ifNames) {
-      try {
-        await this.detach(req, ifName);
-      } catch (err) {
-        firstError ??= err;
-      }
-    }
+    for (const r of results) if (r.status === "rejected") firstError ??= r.reason;
     if (firstError instanceof Error) throw firstError;
     if (firstError !== undefined) throw new InternalError(errorMessage(firstError));
   }

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { errorMessage, isErrno, NotFoundError } from "../errors.js";
 import { quote } from "../validate/text.js";
 import type { Logger } from "../log.js";
-import { fsyncDir, writeJsonAtomic } from "../util/atomic-file.js";
+import { fsyncDir, writeJsonAtomic, type AtomicWriteOptions } from "../util/atomic-file.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { IdIndex } from "./id-index.js";
 
@@ -104,20 +104,24 @@ export class RecordStore<T extends StoredRecord> {
     await this.writes.run(rec.id, () => this.write(rec));
   }
 
-  private async write(rec: T): Promise<void> {
-    await writeJsonAtomic(this.file(rec.id), this.codec.encode(rec));
+  private async write(rec: T, opts: AtomicWriteOptions = {}): Promise<void> {
+    await writeJsonAtomic(this.file(rec.id), this.codec.encode(rec), opts);
     this.records.set(rec.id, structuredClone(rec));
     this.ids.add(rec.id);
   }
 
-  /** Applies `change` to a copy of the current record and saves it; returns the new record. */
-  async update(id: string, change: (rec: T) => void): Promise<T> {
+  /**
+   * Applies `change` to a copy of the current record and saves it; returns the new record.
+   * `syncDir: false` is for changes a restart repairs when the crash loses them: the file
+   * already exists, so the old version or the new one survives, never neither.
+   */
+  async update(id: string, change: (rec: T) => void, opts: AtomicWriteOptions = {}): Promise<T> {
     return this.writes.run(id, async () => {
       const current = this.records.get(id);
       if (!current) throw new NotFoundError(`${this.kind} "${id}" not found`);
       const next = structuredClone(current);
       change(next);
-      await this.write(next);
+      await this.write(next, opts);
       return structuredClone(next);
     });
   }

@@ -1,13 +1,22 @@
 // State files are written to a temporary file in the same directory, fsynced, renamed over the
 // target, and the directory fsynced: a crash leaves either the old file or the new one.
+// The directory fsync is what makes the rename itself durable; without it (syncDir: false) a
+// crash may still leave the old file (never a torn one: the new contents are fsynced before the
+// rename). Only for writes whose loss a restart repairs.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
+
+export interface AtomicWriteOptions {
+  /** fsync the directory after the rename (default true): the new name survives a crash. */
+  syncDir?: boolean;
+}
 
 export async function writeFileAtomic(
   target: string,
   data: string | Buffer,
   mode = 0o644,
+  opts: AtomicWriteOptions = {},
 ): Promise<void> {
   const dir = path.dirname(target);
   const tmp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
@@ -24,11 +33,15 @@ export async function writeFileAtomic(
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  await fsyncDir(dir);
+  if (opts.syncDir ?? true) await fsyncDir(dir);
 }
 
-export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
-  await writeFileAtomic(target, JSON.stringify(value, null, 1) + "\n");
+export async function writeJsonAtomic(
+  target: string,
+  value: unknown,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
+  await writeFileAtomic(target, JSON.stringify(value, null, 1) + "\n", 0o644, opts);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

@@ -152,11 +152,15 @@ async function createWithImage(
     const bundle = paths.containerBundle(id);
     const rootfs = paths.containerRootfs(id);
     const layer = paths.containerLayer(id);
-    await fs.mkdir(rootfs, { recursive: true, mode: 0o755 });
+    // The undos come first (removing what is not there is no error): the three dirs are made
+    // at once, and any of them may exist when one fails.
     undo.push("remove bundle", () => fs.rm(paths.container(id), { recursive: true, force: true }));
-    await fs.mkdir(path.join(layer, "upper"), { recursive: true, mode: 0o755 });
-    await fs.mkdir(path.join(layer, "work"), { recursive: true, mode: 0o700 });
     undo.push("remove layer", () => fs.rm(layer, { recursive: true, force: true }));
+    await settleAll([
+      fs.mkdir(rootfs, { recursive: true, mode: 0o755 }),
+      fs.mkdir(path.join(layer, "upper"), { recursive: true, mode: 0o755 }),
+      fs.mkdir(path.join(layer, "work"), { recursive: true, mode: 0o700 }),
+    ]);
     await mountOverlay({
       lowerDirs: image.lowerDirs,
       upperDir: path.join(layer, "upper"),

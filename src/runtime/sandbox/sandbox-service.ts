@@ -476,10 +476,13 @@ export class SandboxService {
       await this.ctx.testPause("remove-pod-sandbox", { pod_sandbox_id: rec.id });
       await this.removeCgroups(rec.cgroupParent, rec.id);
       steps.mark("cgroups");
+      // The shm mount is inside the pod dir: it goes first; the three files then go at once.
       await unmountIfMounted(rec.files.shm, this.ctx.runner);
-      await fs.rm(this.ctx.paths.pod(rec.id), { recursive: true, force: true });
-      await fs.rm(path.join(this.ctx.paths.exitDir, rec.id), { force: true });
-      await fs.rm(this.ctx.paths.socketLink(rec.id), { force: true });
+      await settleAll([
+        fs.rm(this.ctx.paths.pod(rec.id), { recursive: true, force: true }),
+        fs.rm(path.join(this.ctx.paths.exitDir, rec.id), { force: true }),
+        fs.rm(this.ctx.paths.socketLink(rec.id), { force: true }),
+      ]);
       await this.ctx.sandboxes.delete(rec.id);
       this.ctx.sandboxNames.release(rec.name);
       steps.end("files");

@@ -10,7 +10,7 @@ import {
   type CniOperation,
   type PodNetworkRequest,
 } from "../../../src/network/cni-runner.js";
-import { FakePlugins } from "./fake-plugin.js";
+import { type FakeCall, FakePlugins } from "./fake-plugin.js";
 
 const resultA = {
   cniVersion: "1.0.0",
@@ -22,6 +22,29 @@ const resultB = {
   ips: [{ address: "fd00:9::2/64", interface: 1 }, ...resultA.ips],
   dns: { nameservers: ["10.9.0.53"] },
 };
+
+/**
+ * lo's chain and the pod network's chain run at once, so their interleaving is not part of the
+ * contract; each chain's own order is. Within each run of calls of one command this puts
+ * loopback's calls first for ADD and last for DEL (as a serial runner would), keeping every
+ * other call's order (a stable sort), so the expectations still pin each chain's order.
+ */
+function byChain(calls: FakeCall[]): FakeCall[] {
+  const out: FakeCall[] = [];
+  let run: FakeCall[] = [];
+  const flush = (): void => {
+    const rank = (c: FakeCall): number =>
+      c.plugin !== "loopback" ? 0 : c.command === "DEL" ? 1 : -1;
+    out.push(...[...run].sort((a, b) => rank(a) - rank(b)));
+    run = [];
+  };
+  for (const c of calls) {
+    if (run.length > 0 && run[0]!.command !== c.command) flush();
+    run.push(c);
+  }
+  flush();
+  return out;
+}
 
 async function expectRejection(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -98,7 +121,7 @@ describe("network/cni-runner (fake plugins)", () => {
     expect(status.dns).to.deep.equal({ nameservers: ["10.9.0.53"] });
     expect(status.interfaces.map((i) => i.name)).to.deep.equal(["fbr0", "eth0"]);
 
-    const calls = await fake.calls();
+    const calls = byChain(await fake.calls());
     expect(calls.map((c) => `${c.plugin} ${c.command}`)).to.deep.equal([
       "loopback ADD",
       "fakebr ADD",
@@ -146,7 +169,7 @@ describe("network/cni-runner (fake plugins)", () => {
     await runner.setupPodNetwork(request());
     await fake.resetCalls();
     await runner.teardownPodNetwork(request());
-    const calls = await fake.calls();
+    const calls = byChain(await fake.calls());
     expect(calls.map((c) => `${c.plugin} ${c.command}`)).to.deep.equal([
       "fakepm DEL",
       "fakebr DEL",
@@ -176,7 +199,7 @@ describe("network/cni-runner (fake plugins)", () => {
     expect(await restarted.attachedSandboxIds()).to.deep.equal(["sb1"]);
     expect((await restarted.readiness()).ready).to.equal(false);
     await restarted.teardownPodNetwork({ ...request(), netnsPath: "" });
-    const calls = await fake.calls();
+    const calls = byChain(await fake.calls());
     expect(calls.map((c) => `${c.plugin} ${c.command}`)).to.deep.equal([
       "fakepm DEL",
       "fakebr DEL",
@@ -203,7 +226,7 @@ describe("network/cni-runner (fake plugins)", () => {
     expect((err as Error).message).to.equal(
       "CNI plugin fakepm (network fakenet) ADD failed (code 11): iptables locked; try later",
     );
-    const calls = await fake.calls();
+    const calls = byChain(await fake.calls());
     expect(calls.map((c) => `${c.plugin} ${c.command}`)).to.deep.equal([
       "loopback ADD",
       "fakebr ADD",
@@ -280,7 +303,7 @@ describe("network/cni-runner (fake plugins)", () => {
     await runner.setupPodNetwork(request());
     await fake.resetCalls();
     await runner.checkPodNetwork(request());
-    const calls = await fake.calls();
+    const calls = byChain(await fake.calls());
     expect(calls.map((c) => `${c.plugin} ${c.command}`)).to.deep.equal([
       "fakebr CHECK",
       "fakepm CHECK",
@@ -299,7 +322,7 @@ describe("network/cni-runner (fake plugins)", () => {
     await runner.checkPodNetwork(request());
     expect(await fake.calls()).to.deep.equal([]);
     await runner.teardownPodNetwork(request());
-    const dels = await fake.calls();
+    const dels = byChain(await fake.calls());
     expect(dels.map((c) => `${c.plugin} ${c.command}`)).to.deep.equal([
       "fakepm DEL",
       "fakebr DEL",
@@ -311,7 +334,7 @@ describe("network/cni-runner (fake plugins)", () => {
   it("serializes operations on one sandbox", async () => {
     const runner = makeRunner();
     await Promise.all([runner.setupPodNetwork(request()), runner.teardownPodNetwork(request())]);
-    const calls = await fake.calls();
+    const calls = byChain(await fake.calls());
     expect(calls.map((c) => `${c.plugin} ${c.command}`)).to.deep.equal([
       "loopback ADD",
       "fakebr ADD",
