@@ -5,19 +5,16 @@
 // Each operation reads: look up → check the state → act → save → answer.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import { FailedPreconditionError, errorMessage } from "../../errors.js";
+import { FailedPreconditionError } from "../../errors.js";
 import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxConfig.js";
 import { createNetns, removeNetns } from "../../network/netns.js";
-import { toCniPortMappings } from "../../network/cni-exec.js";
 import { KeyedRwLock } from "../../store/keyed-rw-lock.js";
-import { waitProcessGone } from "../../util/process-wait.js";
 import { nowNs } from "../../util/time.js";
 import { settleAll } from "../../util/settle-all.js";
 import type { StepTimer } from "../../util/step-timer.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { podCgroupsPath } from "../../cgroup/cgroup-paths.js";
 import { removeCgroupPath } from "../../cgroup/remove.js";
-import { createContainer } from "../oci/conmon.js";
 import type { ExitEvent } from "../oci/exit-watcher.js";
 import { processStartTime } from "../../util/proc-identity.js";
 import type { SandboxDeps } from "../runtime-context.js";
@@ -31,10 +28,11 @@ import {
   sandboxReady,
   sandboxStopped,
 } from "../records.js";
-import { buildSandboxSpec } from "../spec/sandbox-spec.js";
 import { loadLocalhostSeccompProfiles, localhostSeccompPath } from "../spec/prepare.js";
 import { newId } from "../../store/id-index.js";
 import { SC_FIELD, validateSandboxConfig } from "./sandbox-config.js";
+import { killInfra, startInfra } from "./infra-container.js";
+import { podNetworkRequest } from "./pod-network.js";
 import { mountShm, podFilePaths, unmountIfMounted, writePodFiles } from "./pod-files.js";
 import { hostsFile } from "./pod-files.js";
 import * as os from "node:os";
@@ -226,26 +224,7 @@ export class SandboxService {
         undo.push("remove netns", () => removeNetns(runner, netnsPath));
         steps.mark("netns");
       }
-      const meta = cfg.metadata!;
-      const podReq = {
-        podName: meta.name,
-        namespace: meta.namespace,
-        uid: meta.uid,
-        sandboxId: id,
-        netnsPath,
-        capabilities: {
-          portMappings: toCniPortMappings(cfg.port_mappings),
-          ...(cfg.dns_config
-            ? {
-                dns: {
-                  servers: cfg.dns_config.servers,
-                  searches: cfg.dns_config.searches,
-                  options: cfg.dns_config.options,
-                },
-              }
-            : {}),
-        },
-      };
+      const podReq = podNetworkRequest(cfg, id, netnsPath);
       const net = await this.ctx.cni.setupPodNetwork(podReq);
       undo.push("CNI DEL", () => this.ctx.cni.teardownPodNetwork(podReq));
       ips = net.ips;
@@ -293,61 +272,21 @@ export class SandboxService {
       steps.mark("record");
       return rec;
     }
-    const bundle = paths.podBundle(id);
-    const rootfs = path.join(bundle, "rootfs");
-    await fs.mkdir(rootfs, { recursive: true, mode: 0o755 });
-    const { spec, warnings } = buildSandboxSpec({
+    const created = await startInfra(this.ctx, {
+      id,
+      name,
       config: cfg,
-      ctx: {
-        sandboxId: id,
-        rootfsPath: rootfs,
-        cgroupPath: this.cgroupsPath(cgroupParent, id),
-        initPath: this.ctx.config.infra_init_path,
-        namespacePaths: netnsPath !== "" ? { net: netnsPath } : {},
-        hostname,
-        ...(hostIpc ? {} : { shmPath: files.shm }),
-        seccomp: { localhost: localhostSeccomp },
-        hostHas: this.ctx.hostFeatures,
-        oomScoreAdjMin: this.ctx.oomScoreAdjMin,
-        allCapabilities: this.ctx.allCapabilities,
-      },
+      handlerName,
+      podDir,
+      cgroupsPath: this.cgroupsPath(cgroupParent, id),
+      netnsPath,
+      hostname,
+      ...(hostIpc ? {} : { shmPath: files.shm }),
+      localhostSeccomp,
+      undo,
+      steps,
+      removeCgroups: () => this.removeCgroups(cgroupParent, id),
     });
-    for (const w of warnings) this.ctx.log.info({ pod_sandbox_id: id, warning: w }, "sandbox spec");
-    await fs.writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
-    steps.mark("spec");
-
-    const runtime = this.ctx.ociRuntime(handlerName);
-    // Registered before the runtime runs: a create that fails half-way can leave cgroups.
-    undo.push("remove pod cgroups", () => this.removeCgroups(cgroupParent, id));
-    undo.push("remove socket link", () => fs.rm(paths.socketLink(id), { force: true }));
-    undo.push("remove exit file", () => fs.rm(path.join(paths.exitDir, id), { force: true }));
-    await this.ctx.testPause("sandbox-spec", { pod_sandbox_id: id });
-    const created = await createContainer(
-      runtime,
-      {
-        id,
-        name,
-        bundle,
-        logPath: path.join(podDir, "infra.log"),
-        exitDir: paths.exitDir,
-        persistDir: path.join(podDir, "userdata"),
-        socketDir: paths.socketDir,
-      },
-      {
-        conmonPath: this.ctx.config.conmon_path,
-        launcher: this.ctx.launcher,
-        logger: this.ctx.log,
-      },
-    );
-    steps.mark("create");
-    undo.push("delete infra", async () => {
-      await runtime.delete(id, true);
-      // conmon writes the exit file as it leaves: wait for it, so the file is removed after.
-      await waitProcessGone(created.conmonPid, 2000);
-    });
-    await this.ctx.testPause("sandbox-created", { pod_sandbox_id: id });
-    await runtime.start(id);
-    steps.mark("start");
     await this.ctx.testPause("run-pod-sandbox", { pod_sandbox_id: id });
 
     const rec: SandboxRecord = {
@@ -413,37 +352,14 @@ export class SandboxService {
       await this.onInfraExit({ id: rec.id, exitCode: 0, finishedAt: nowNs() });
       return;
     }
-    const runtime = this.ctx.ociRuntime(rec.runtimeHandler);
-    if (infraRunning(cur)) {
-      // Wait registered before the kill: the exit can be reported before `kill` returns.
-      const exited = this.ctx.exits.wait(rec.id, 10_000);
-      await runtime.kill(rec.id, "SIGKILL", true).catch((err: unknown) => {
-        this.ctx.log.debug({ err: errorMessage(err) }, "kill infra");
-      });
-      const e = await exited;
-      // Without an exit file (its conmon is gone too) the runtime's word settles it.
-      if (!e) {
-        const st = await runtime.state(rec.id).catch(() => undefined);
-        if (st?.status === "running") {
-          throw new FailedPreconditionError(`pod infra of ${rec.id} did not exit after SIGKILL`);
-        }
-      }
-      await this.onInfraExit(e ?? { id: rec.id, exitCode: 137, finishedAt: nowNs() });
-    }
+    if (infraRunning(cur)) await this.onInfraExit(await killInfra(this.ctx, rec));
   }
 
   /** CNI DEL (idempotent, also after a restart or when the netns is gone), then the netns. */
   private async releaseNetwork(rec: SandboxRecord): Promise<void> {
     if (rec.hostNetwork) return;
     if (rec.networkAttached) {
-      const m = rec.config.metadata!;
-      await this.ctx.cni.teardownPodNetwork({
-        podName: m.name,
-        namespace: m.namespace,
-        uid: m.uid,
-        sandboxId: rec.id,
-        netnsPath: rec.netnsPath,
-      });
+      await this.ctx.cni.teardownPodNetwork(podNetworkRequest(rec.config, rec.id, rec.netnsPath));
       // The addresses went back to IPAM: a stopped pod reports none (as containerd does).
       await this.ctx.sandboxes.update(rec.id, (r) => {
         r.networkAttached = false;
