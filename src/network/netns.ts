@@ -28,11 +28,6 @@ export function newNetnsName(): string {
   return `berth-${randomBytes(8).toString("hex")}`;
 }
 
-async function isMountPoint(file: string, mountinfoPath: string): Promise<boolean> {
-  const info = await fs.readFile(mountinfoPath, "utf8");
-  return mountPoints(info).includes(file);
-}
-
 /**
  * Creates netns `name` as `<dir>/<name>` and returns its path. Throws AlreadyExistsError when
  * the file exists; nothing is left behind when creating fails.
@@ -70,29 +65,58 @@ export async function createNetns(
  * is fine. The unmount is lazy (MNT_DETACH), as containerd's: the namespace itself lives on
  * while a process is still in it.
  */
-export async function removeNetns(
+export function removeNetns(
   runner: CommandRunner,
   file: string,
   tools: NetnsTools = DEFAULT_NETNS_TOOLS,
   mountinfoPath = "/proc/self/mountinfo",
 ): Promise<void> {
-  let real: string;
+  return releaseMounts(runner, [file], [], tools, mountinfoPath);
+}
+
+async function realOrUndefined(file: string): Promise<string | undefined> {
   try {
-    real = await fs.realpath(file);
+    return await fs.realpath(file);
   } catch (err) {
-    if (isErrno(err, "ENOENT")) return;
+    if (isErrno(err, "ENOENT")) return undefined;
     throw err;
   }
+}
+
+/**
+ * Lazily unmounts every one of `files` (namespace files: deleted after) and `dirs` (mount
+ * points that stay, such as a pod's shm dir) with one umount process: each process costs
+ * milliseconds of a core here, and a pod's stop has several. Idempotent like removeNetns.
+ */
+export async function releaseMounts(
+  runner: CommandRunner,
+  files: readonly string[],
+  dirs: readonly string[],
+  tools: NetnsTools = DEFAULT_NETNS_TOOLS,
+  mountinfoPath = "/proc/self/mountinfo",
+): Promise<void> {
+  const real = async (list: readonly string[]): Promise<string[]> =>
+    (await Promise.all(list.filter((f) => f !== "").map(realOrUndefined))).filter(
+      (f): f is string => f !== undefined,
+    );
+  const [realFiles, realDirs] = await Promise.all([real(files), real(dirs)]);
+  const targets = [...realFiles, ...realDirs];
+  const stillMounted = async (): Promise<string[]> => {
+    const mounted = new Set(mountPoints(await fs.readFile(mountinfoPath, "utf8")));
+    return targets.filter((t) => mounted.has(t));
+  };
   // A name bind-mounted twice has two mounts stacked on it; take them all off.
-  for (let i = 0; i < 8 && (await isMountPoint(real, mountinfoPath)); i++) {
-    const res = await runner.run(tools.umount, ["--lazy", real], { timeoutMs: 30_000 });
-    if (res.code !== 0 && (await isMountPoint(real, mountinfoPath))) {
+  let left = await stillMounted();
+  for (let i = 0; i < 8 && left.length > 0; i++) {
+    const res = await runner.run(tools.umount, ["--lazy", ...left], { timeoutMs: 30_000 });
+    left = await stillMounted();
+    if (res.code !== 0 && left.length > 0) {
       throw new InternalError(
-        `cannot unmount network namespace ${real}: ${res.stderr.toString("utf8").trim()}`,
+        `cannot unmount ${left.join(", ")}: ${res.stderr.toString("utf8").trim()}`,
       );
     }
   }
-  await fs.rm(real, { force: true });
+  await Promise.all(realFiles.map((f) => fs.rm(f, { force: true })));
 }
 
 export interface NetnsEntry {

@@ -9,6 +9,7 @@ import { InternalError, errorMessage, isErrno } from "../../errors.js";
 import type { NamespaceOption__Output } from "../../gen/runtime/v1/NamespaceOption.js";
 import { removeNetns } from "../../network/netns.js";
 import { mountPoints } from "../../util/mountinfo.js";
+import { settleAll } from "../../util/settle-all.js";
 import { type CommandRunner, runChecked } from "../../util/command.js";
 import { namespaceOptions } from "../spec/namespaces.js";
 
@@ -159,7 +160,8 @@ export async function releasePodNamespaces(
   runner: CommandRunner,
   files: PodNamespaceFiles,
 ): Promise<void> {
-  for (const [, f] of entries(files)) await removeNetns(runner, f);
+  // Independent files: released at once (each is one umount process).
+  await settleAll(entries(files).map(([, f]) => removeNetns(runner, f)));
 }
 
 /** Releases whatever a crashed RunPodSandbox pinned under a pod dir that has no record. */

@@ -7,7 +7,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { FailedPreconditionError } from "../../errors.js";
 import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxConfig.js";
-import { createNetns, removeNetns } from "../../network/netns.js";
+import { createNetns, releaseMounts, removeNetns } from "../../network/netns.js";
 import { KeyedRwLock } from "../../store/keyed-rw-lock.js";
 import { nowNs } from "../../util/time.js";
 import { settleAll } from "../../util/settle-all.js";
@@ -323,14 +323,15 @@ export class SandboxService {
         await this.stopInfra(rec);
         steps.mark("infra");
         await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
-        // CNI DEL needs only the netns: the IPC/UTS files and the shm mount go meanwhile.
-        await settleAll([
-          this.releaseNetwork(rec),
-          hasInfra(rec)
-            ? Promise.resolve()
-            : releasePodNamespaces(this.ctx.runner, rec.nsFiles ?? {}),
-          unmountIfMounted(rec.files.shm, this.ctx.runner),
-        ]);
+        // CNI DEL first (it needs the netns), then one umount for the netns, the IPC/UTS files
+        // and the shm mount: every process costs a core milliseconds, and DEL's plugins are
+        // the long pole they would slow.
+        await this.releaseNetwork(rec);
+        await releaseMounts(
+          this.ctx.runner,
+          [rec.hostNetwork ? "" : rec.netnsPath, ...Object.values(rec.nsFiles ?? {})],
+          [rec.files.shm],
+        );
         steps.mark("network-files");
         if (!sandboxStopped(rec)) {
           await this.ctx.sandboxes.update(rec.id, (r) => {
@@ -355,7 +356,8 @@ export class SandboxService {
     if (infraRunning(cur)) await this.onInfraExit(await killInfra(this.ctx, rec));
   }
 
-  /** CNI DEL (idempotent, also after a restart or when the netns is gone), then the netns. */
+  /** CNI DEL (idempotent, also after a restart or when the netns is gone); the caller then
+   *  releases the netns. */
   private async releaseNetwork(rec: SandboxRecord): Promise<void> {
     if (rec.hostNetwork) return;
     if (rec.networkAttached) {
@@ -365,9 +367,6 @@ export class SandboxService {
         r.networkAttached = false;
         r.ips = [];
       });
-    }
-    if (rec.netnsPath !== "") {
-      await removeNetns(this.ctx.runner, rec.netnsPath);
     }
   }
 

@@ -4,7 +4,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { AlreadyExistsError, InvalidArgumentError } from "../../../src/errors.js";
 import type { CommandRunner, RunOptions, RunResult } from "../../../src/util/command.js";
-import { createNetns, listNetns, newNetnsName, removeNetns } from "../../../src/network/netns.js";
+import {
+  createNetns,
+  listNetns,
+  newNetnsName,
+  releaseMounts,
+  removeNetns,
+} from "../../../src/network/netns.js";
 
 class RecordingRunner implements CommandRunner {
   calls: { file: string; args: readonly string[] }[] = [];
@@ -92,8 +98,37 @@ describe("network/netns", () => {
     } catch (err) {
       caught = err;
     }
-    expect(String(caught)).to.include(`cannot unmount network namespace ${file}: boom`);
+    expect(String(caught)).to.include(`cannot unmount ${file}: boom`);
     expect(failing.calls[0]).to.deep.equal({ file: "umount", args: ["--lazy", file] });
+  });
+
+  it("releases several mounts with one umount: files deleted, dirs kept, unmounted skipped", async () => {
+    const [net, ipc, gone] = ["net", "ipc", "gone"].map((n) => path.join(dir, n));
+    const shm = path.join(dir, "shm");
+    await fs.writeFile(net!, "");
+    await fs.writeFile(ipc!, "");
+    await fs.mkdir(shm);
+    await fs.writeFile(
+      mountinfo,
+      [
+        `40 22 0:4 net:[1] ${net} rw - nsfs nsfs rw`,
+        `41 22 0:4 ipc:[2] ${ipc} rw - nsfs nsfs rw`,
+        `42 22 0:50 / ${shm} rw - tmpfs shm rw`,
+      ].join("\n") + "\n",
+    );
+    const runner = new RecordingRunner();
+    // The fake umount unmounts nothing: mountinfo is emptied as if it had, after its call.
+    const unmounting = {
+      calls: runner.calls,
+      run: async (file: string, args: readonly string[]) => {
+        const r = await runner.run(file, args);
+        await fs.writeFile(mountinfo, "");
+        return r;
+      },
+    };
+    await releaseMounts(unmounting, [net!, ipc!, gone!, ""], [shm], undefined, mountinfo);
+    expect(runner.calls).to.deep.equal([{ file: "umount", args: ["--lazy", net, ipc, shm] }]);
+    expect((await fs.readdir(dir)).sort()).to.deep.equal(["mountinfo", "shm"]);
   });
 
   it("lists netns files with their mount state", async () => {
