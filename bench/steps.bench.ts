@@ -2,8 +2,15 @@
 // RunPodSandbox, CreateContainer, StartContainer, StopPodSandbox, RemovePodSandbox through the
 // CRI client (runc + conmon + CNI bridge), /metrics read after each call; each call adds one
 // observation per step, so the growth of a step's _sum is that call's time in the step.
+// STEPS_CNI=bench uses the head-to-head's network shape (bridge + host-local + portmap, no
+// masquerade) instead of berth's default network (which masquerades: several iptables calls).
 //   make build && node dist/bench/steps.bench.js [rounds]
-import { containerConfig, podConfig, startPodEnv } from "../test/support/pod-env.js";
+import { spawnSync } from "node:child_process";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { containerConfig, podConfig, startPodEnv, testNetwork } from "../test/support/pod-env.js";
+import { benchConflist } from "./vs-containerd/configs.js";
 import { fmtMs, median } from "./stats.js";
 
 type Sums = Map<string, number>;
@@ -18,7 +25,16 @@ async function stepSums(port: number): Promise<Sums> {
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 10);
-  const env = await startPodEnv({ logLevel: "info" });
+  let cniConfDir: string | undefined;
+  let bridge: string | undefined;
+  if (process.env["STEPS_CNI"] === "bench") {
+    cniConfDir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-steps-cni-"));
+    const net = testNetwork();
+    bridge = net.bridge;
+    const conf = { name: "steps", ...net, ipamDataDir: path.join(cniConfDir, "ipam") };
+    await fs.writeFile(path.join(cniConfDir, "10-steps.conflist"), benchConflist(conf));
+  }
+  const env = await startPodEnv({ logLevel: "info", ...(cniConfDir ? { cniConfDir } : {}) });
   const samples = new Map<string, number[]>();
   const port = env.berthd.metricsPort ?? 0;
   let before: Sums = new Map();
@@ -61,6 +77,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await env.cleanup();
+    if (cniConfDir !== undefined) await fs.rm(cniConfDir, { recursive: true, force: true });
+    if (bridge !== undefined) spawnSync("ip", ["link", "del", bridge], { stdio: "ignore" });
   }
   console.log(`rounds: ${rounds}; median per step (runc + conmon + CNI bridge, busybox, 2 cores)`);
   for (const [k, v] of [...samples].sort((a, b) => a[0].localeCompare(b[0]))) {

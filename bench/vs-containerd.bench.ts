@@ -4,6 +4,9 @@
 // runtime on its own bridge and subnet. Alternating lifecycle rounds, memory at 20 and 100 pods,
 // then PullImage of a 4-layer ~70 MB image; prints issue 12's table and which targets are met.
 // Installs containerd when missing; leaves nothing running, mounted or configured.
+// BENCH_HANDLER=crun runs both on crun instead (berth's crun handler; containerd's runc shim
+// with crun as its binary): as the conformance kit's HANDLER=crun, hugetlb is mounted as a v1
+// hierarchy for the run, so that crun 1.8 accepts this hybrid host, and given back after.
 //   BENCH_ROUNDS=15 BENCH_PODS=20,100 BENCH_PULL_ROUNDS=3 node dist/bench/vs-containerd.bench.js
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -12,6 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { repoRoot } from "../src/repo-root.js";
 import { Berthd } from "../test/support/berthd.js";
+import { moveHugetlbToV1 } from "../test/support/hugetlb-v1.js";
 import { busyboxImage } from "../test/support/registry/images.js";
 import { startRegistry } from "../test/support/registry/registry-server.js";
 import { benchConflist, benchNetwork, containerdLayout } from "./vs-containerd/configs.js";
@@ -20,6 +24,7 @@ import {
   ContainerdDaemon,
   containerdVersion,
   ensurePackages,
+  CRUN,
   RUNC,
 } from "./vs-containerd/containerd-daemon.js";
 import { CRICTL, Crictl } from "./vs-containerd/crictl.js";
@@ -40,8 +45,15 @@ import { type Env, teardown } from "./vs-containerd/teardown.js";
 import { median } from "./stats.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15);
-const POD_COUNTS = (process.env["BENCH_PODS"] ?? "20,100").split(",").map(Number);
+/** BENCH_PODS= (empty) and BENCH_PULL_ROUNDS=0 leave those phases out. */
+const POD_COUNTS = (process.env["BENCH_PODS"] ?? "20,100")
+  .split(",")
+  .filter((n) => n.trim() !== "")
+  .map(Number);
 const PULL_ROUNDS = Number(process.env["BENCH_PULL_ROUNDS"] ?? 3);
+/** The OCI runtime both daemons use: runc (what this host runs as it is) or crun. */
+const HANDLER = process.env["BENCH_HANDLER"] ?? "runc";
+const RUNTIME_PATH = HANDLER === "crun" ? CRUN : RUNC;
 /** berthd's and containerd's default: layers downloaded at once. */
 const DOWNLOADS_AT_ONCE = 3;
 const SETTLE_MS = 5000;
@@ -49,7 +61,7 @@ const MiB = 1024 * 1024;
 
 function machine(): string {
   const mem = /^MemTotal:\s+(\d+)/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1];
-  const runc = execFileSync(RUNC, ["--version"], { encoding: "utf8" }).split("\n")[0];
+  const runtime = execFileSync(RUNTIME_PATH, ["--version"], { encoding: "utf8" }).split("\n")[0];
   const berth = (
     JSON.parse(readFileSync(path.join(repoRoot(), "package.json"), "utf8")) as {
       version: string;
@@ -58,7 +70,8 @@ function machine(): string {
   return [
     `${new Date().toISOString().slice(0, 16)}Z, ${os.hostname()}: Linux ${os.release()}, ` +
       `${os.cpus().length} cores, ${(Number(mem) / 1024 / 1024).toFixed(1)} GiB`,
-    `berth ${berth} (runc handler, node ${process.version}); ${containerdVersion()}; ${runc}`,
+    `berth ${berth} (${HANDLER} handler, node ${process.version}); ${containerdVersion()} ` +
+      `(runc shim driving ${HANDLER}); ${runtime}`,
   ].join("\n");
 }
 
@@ -91,12 +104,12 @@ async function run(env: Env): Promise<void> {
   const berthCni = path.join(env.benchDir, "berth", "cni-conf");
   await fs.mkdir(berthCni, { recursive: true });
   await fs.writeFile(path.join(berthCni, "10-vsbench.conflist"), benchConflist(berthNet));
-  // berth's defaults but runc, the runtime containerd runs here, and info logging (the harness
+  // berth's defaults but the OCI runtime containerd is given, and info logging (the harness
   // defaults to debug).
   const berthd = await Berthd.start({
     logLevel: "info",
     configToml: [
-      `default_runtime = "runc"`,
+      `default_runtime = "${HANDLER}"`,
       `max_concurrent_downloads = ${DOWNLOADS_AT_ONCE}`,
       "[cni]",
       `conf_dir = "${berthCni}"`,
@@ -142,6 +155,7 @@ async function run(env: Env): Promise<void> {
     registryHost: regHost,
     sandboxImage: `${regHost}/pause:1`,
     maxConcurrentDownloads: DOWNLOADS_AT_ONCE,
+    runtimePath: RUNTIME_PATH,
   });
   await env.containerd.waitReady(ctdSide.crictl);
   const sides = [berthSide, ctdSide] as const;
@@ -175,7 +189,7 @@ async function run(env: Env): Promise<void> {
   for (const b of [big.config, ...big.layers]) {
     await (await fetch(`${reg.directUrl}/v2/vsbench/pull/blobs/${b.digest}`)).arrayBuffer();
   }
-  const pulls = await pullRounds(sides, pullRef, PULL_ROUNDS, {
+  const pulls = await pullRounds(sides, pullRef, Math.max(PULL_ROUNDS, 0), {
     afterRemove: async (s) => {
       // `crictl images -q REF` printed containerd's other images as well: match the tags.
       const listed = JSON.parse(await s.crictl.run(["images", "-o", "json"])) as {
@@ -248,21 +262,21 @@ async function run(env: Env): Promise<void> {
   }
   const bi = idle.get("berth")!;
   const ci = idle.get("containerd")!;
-  rows.push(
-    {
-      step: "daemon idle RSS",
-      berth: mib(bi.daemon.rssKiB),
-      containerd: mib(ci.daemon.rssKiB),
-      unit: "MiB",
-    },
-    {
+  rows.push({
+    step: "daemon idle RSS",
+    berth: mib(bi.daemon.rssKiB),
+    containerd: mib(ci.daemon.rssKiB),
+    unit: "MiB",
+  });
+  if (PULL_ROUNDS > 0) {
+    rows.push({
       step: `PullImage, ${big.layers.length} gzip layers, ${(compressedSize(big) / 1e6).toFixed(0)} MB`,
       berth: median(pulls.get("berth")!) / 1000,
       containerd: median(pulls.get("containerd")!) / 1000,
       unit: "s",
       maxRatio: 0.8,
-    },
-  );
+    });
+  }
 
   console.log(`\n${machine()}`);
   console.log(`crictl ${CRICTL}; lifecycle medians of ${ROUNDS}, pull medians of ${PULL_ROUNDS}\n`);
@@ -301,6 +315,9 @@ async function main(): Promise<void> {
   if (!existsSync(CRICTL)) {
     throw new Error(`no crictl at ${CRICTL} (the conformance kit's; set CRICTL to another)`);
   }
+  if (HANDLER !== "runc" && HANDLER !== "crun") {
+    throw new Error(`BENCH_HANDLER=${HANDLER}: runc or crun`);
+  }
   ensurePackages();
   const env: Env = {
     benchDir: await fs.mkdtemp(path.join(os.tmpdir(), "berth-vsbench-")),
@@ -317,6 +334,10 @@ async function main(): Promise<void> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
+    if (HANDLER === "crun") {
+      const move = moveHugetlbToV1();
+      env.restoreHugetlb = () => move.restore();
+    }
     await run(env);
   } finally {
     await cleanup();

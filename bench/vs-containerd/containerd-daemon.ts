@@ -16,6 +16,7 @@ import type { Crictl } from "./crictl.js";
 export const CONTAINERD = "/usr/bin/containerd";
 export const CNI_BIN_DIR = "/usr/lib/cni";
 export const RUNC = "/usr/sbin/runc";
+export const CRUN = "/usr/bin/crun";
 
 function installed(pkg: string): boolean {
   try {
@@ -58,6 +59,8 @@ export class ContainerdDaemon {
     registryHost: string;
     sandboxImage: string;
     maxConcurrentDownloads: number;
+    /** The OCI runtime binary the runc shim drives (runc, or crun in its place). */
+    runtimePath: string;
   }): Promise<ContainerdDaemon> {
     const l = opts.layout;
     for (const d of [l.dir, l.root, l.state, l.temp, l.opt, l.runcRoot, l.cniConfDir]) {
@@ -69,7 +72,7 @@ export class ContainerdDaemon {
         layout: l,
         sandboxImage: opts.sandboxImage,
         cniBinDir: CNI_BIN_DIR,
-        runcPath: RUNC,
+        runcPath: opts.runtimePath,
         maxConcurrentDownloads: opts.maxConcurrentDownloads,
       }),
     );

@@ -24,6 +24,8 @@ export interface Env {
   containerd?: ContainerdDaemon;
   sides: Side[];
   runDirExisted: boolean;
+  /** Gives hugetlb back to cgroup2 when the run moved it for crun. */
+  restoreHugetlb?: () => Promise<void>;
 }
 
 /** Removes every pod through each daemon, stops both by PID, then sweeps what may be left. */
@@ -79,4 +81,5 @@ export async function teardown(env: Env): Promise<void> {
   await step("berthd dir", async () => env.berthd?.cleanup());
   await step("registry", async () => env.registry?.stop());
   await step("temp dir", () => fs.rm(env.benchDir, { recursive: true, force: true }));
+  await step("hugetlb", async () => env.restoreHugetlb?.());
 }

@@ -39,7 +39,11 @@ export function testNetwork(): { bridge: string; subnet: string } {
 }
 
 export async function startPodEnv(
-  opts: BerthdOptions & { network?: boolean } = {},
+  opts: BerthdOptions & {
+    network?: boolean;
+    /** A CNI conf dir of the caller's; berth's default network is then not written. */
+    cniConfDir?: string;
+  } = {},
 ): Promise<PodEnv> {
   const registry = await startRegistry();
   const built = await busyboxImage();
@@ -48,8 +52,8 @@ export async function startPodEnv(
   const toml = [
     opts.configToml ?? "",
     "[cni]",
-    `conf_dir = "/nonexistent-berth-test-cni"`,
-    `default_network = ${opts.network === false ? "false" : "true"}`,
+    `conf_dir = "${opts.cniConfDir ?? "/nonexistent-berth-test-cni"}"`,
+    `default_network = ${opts.network === false || opts.cniConfDir !== undefined ? "false" : "true"}`,
     `bridge = "${net.bridge}"`,
     `subnet = "${net.subnet}"`,
   ].join("\n");
