@@ -210,6 +210,14 @@ async function run(env: Env): Promise<void> {
   const c = life.get("containerd")!;
   const rows: Row[] = [
     {
+      // Not a target: what each figure below pays for the client itself, once per crictl call
+      // (one for RunPodSandbox, two for each pair), the same for both runtimes.
+      step: "crictl version (the client's own cost per call)",
+      berth: median(b.version),
+      containerd: median(c.version),
+      unit: "ms",
+    },
+    {
       step: "RunPodSandbox",
       berth: median(b.run),
       containerd: median(c.run),
@@ -294,6 +302,7 @@ async function run(env: Env): Promise<void> {
   console.log("\nsamples (ms):");
   for (const s of sides) {
     const l = life.get(s.name)!;
+    console.log(`  ${s.name} crictl version: ${samples(l.version)}`);
     console.log(`  ${s.name} runp: ${samples(l.run)}`);
     console.log(`  ${s.name} create+start: ${samples(l.createStart)}`);
     console.log(`  ${s.name} stopp+rmp: ${samples(l.stopRemove)}`);

@@ -23,6 +23,8 @@ export interface Side {
 }
 
 export interface LifecycleSamples {
+  /** `crictl version`: the client's own start and connection plus one trivial RPC. */
+  version: number[];
   run: number[];
   createStart: number[];
   stopRemove: number[];
@@ -32,7 +34,7 @@ async function oneLifecycle(
   side: Side,
   name: string,
   image: string,
-): Promise<[number, number, number]> {
+): Promise<[number, number, number, number]> {
   const files = await writePodFiles({
     dir: side.podDir,
     name,
@@ -41,13 +43,14 @@ async function oneLifecycle(
     logDir: side.logDir,
   });
   const c = side.crictl;
+  const version = await c.timed(["version"]);
   const run = await c.timed(["runp", files.pod]);
   const podId = run.out;
   const create = await c.timed(["create", podId, files.container, files.pod]);
   const start = await c.timed(["start", create.out]);
   const stop = await c.timed(["stopp", podId]);
   const rm = await c.timed(["rmp", podId]);
-  return [run.ms, create.ms + start.ms, stop.ms + rm.ms];
+  return [version.ms, run.ms, create.ms + start.ms, stop.ms + rm.ms];
 }
 
 /**
@@ -62,13 +65,14 @@ export async function lifecycleRounds(
   const out = new Map<string, LifecycleSamples>();
   for (const s of sides) {
     await oneLifecycle(s, "warmup", image);
-    out.set(s.name, { run: [], createStart: [], stopRemove: [] });
+    out.set(s.name, { version: [], run: [], createStart: [], stopRemove: [] });
   }
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? sides : ([sides[1], sides[0]] as const);
     for (const s of order) {
-      const [run, createStart, stopRemove] = await oneLifecycle(s, `lc-${r}`, image);
+      const [version, run, createStart, stopRemove] = await oneLifecycle(s, `lc-${r}`, image);
       const samples = out.get(s.name)!;
+      samples.version.push(version);
       samples.run.push(run);
       samples.createStart.push(createStart);
       samples.stopRemove.push(stopRemove);
