@@ -3,6 +3,7 @@
 import * as path from "node:path";
 import { InvalidArgumentError } from "../errors.js";
 import { readOptionalText } from "../cgroup/cgroup-files.js";
+import type { HostVeth } from "../network/host-veth.js";
 
 export interface NetInterfaceStats {
   name: string;
@@ -66,4 +67,55 @@ export async function readNetDev(
     path.join(opts.procRoot ?? "/proc", String(pid), "net", "dev"),
   );
   return text === undefined ? undefined : parseNetDev(text, opts);
+}
+
+const VETH_COUNTERS = [
+  "rx_bytes",
+  "rx_packets",
+  "rx_errors",
+  "rx_dropped",
+  "tx_bytes",
+  "tx_packets",
+  "tx_errors",
+  "tx_dropped",
+] as const;
+
+/**
+ * The pod interface's counters read from the host end of its veth, mirrored: what the host end
+ * received the pod sent. Undefined when the interface is gone (the pod was stopped meanwhile).
+ */
+export async function readHostVethStats(
+  veth: HostVeth,
+  sysClassNet = "/sys/class/net",
+): Promise<NetInterfaceStats | undefined> {
+  if (veth.host.includes("/") || veth.host.startsWith(".")) return undefined;
+  const dir = path.join(sysClassNet, veth.host, "statistics");
+  const texts = await Promise.all(VETH_COUNTERS.map((c) => readOptionalText(path.join(dir, c))));
+  const v: bigint[] = [];
+  for (const t of texts) {
+    const s = t?.trim() ?? "";
+    if (!/^\d+$/.test(s)) return undefined;
+    v.push(BigInt(s));
+  }
+  const [rxB, rxP, rxE, rxD, txB, txP, txE, txD] = v as [
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+  ];
+  return {
+    name: veth.pod,
+    rxBytes: txB,
+    rxPackets: txP,
+    rxErrors: txE,
+    rxDropped: txD,
+    txBytes: rxB,
+    txPackets: rxP,
+    txErrors: rxE,
+    txDropped: rxD,
+  };
 }

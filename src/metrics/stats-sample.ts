@@ -37,6 +37,9 @@ export interface PodTarget {
   infraCgroupPath: string | undefined;
   /** A process in the pod's network namespace; undefined for host network or a stopped pod. */
   netPid: number | undefined;
+  /** Without netPid (a pod without an infra, none of its containers running): its veth's host
+   *  end, read mirrored. */
+  netVeth?: { host: string; pod: string };
   /** False once the pod is stopped: nothing is read then. */
   ready: boolean;
   createdAtNs: bigint;

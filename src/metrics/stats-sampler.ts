@@ -16,7 +16,8 @@ import {
 } from "../cgroup/index.js";
 import { readHotStats, type HotStats } from "./hot-cgroup-read.js";
 import { containerReadable, reuseSample } from "./sample-reuse.js";
-import { readNetDev, type NetInterfaceStats } from "./netdev.js";
+import type { HostVeth } from "../network/host-veth.js";
+import { readHostVethStats, readNetDev, type NetInterfaceStats } from "./netdev.js";
 import { readCgroupProcessCounts, type ProcessCounts } from "./procfs.js";
 import { SlowStatsCache, type SlowReader, type SlowRequest } from "./slow-stats-cache.js";
 import type {
@@ -42,6 +43,8 @@ export interface StatsSamplerDeps {
   readHot?: (cgroupPath: string) => Promise<HotStats | undefined>;
   readSlow?: SlowReader;
   readNet?: (pid: number) => Promise<NetInterfaceStats[] | undefined>;
+  /** The host end of a pod's veth (default: /sys/class/net), mirrored to the pod's view. */
+  readVeth?: (v: HostVeth) => Promise<NetInterfaceStats | undefined>;
   nowNs?: () => bigint;
   nowMs?: () => number;
 }
@@ -204,6 +207,7 @@ export class StatsSampler {
   private readonly slow: SlowStatsCache;
   private readonly readHot: (cgroupPath: string) => Promise<HotStats | undefined>;
   private readonly readNet: (pid: number) => Promise<NetInterfaceStats[] | undefined>;
+  private readonly readVeth: (v: HostVeth) => Promise<NetInterfaceStats | undefined>;
   private readonly nowNs: () => bigint;
   private readonly nowMs: () => number;
   private readonly cacheMs: number;
@@ -214,6 +218,7 @@ export class StatsSampler {
     this.readHot =
       deps.readHot ?? ((p) => readHotStats(deps.setup, p, onReadError, deps.fileReader));
     this.readNet = deps.readNet ?? ((pid) => readNetDev(pid, { excludeLoopback: true }));
+    this.readVeth = deps.readVeth ?? ((v) => readHostVethStats(v));
     this.nowNs = deps.nowNs ?? wallClockNs;
     this.nowMs = deps.nowMs ?? Date.now;
     this.cacheMs = deps.cacheMs ?? 1000;
@@ -293,11 +298,15 @@ export class StatsSampler {
       }
     }
     const paths = [...hotPaths];
-    const netPods = targets.filter((p) => p.netPid !== undefined);
+    const netPods = targets.filter((p) => p.netPid !== undefined || p.netVeth !== undefined);
+    const readPodNet = (p: PodTarget): Promise<NetInterfaceStats[] | undefined> =>
+      p.netPid !== undefined
+        ? this.readNet(p.netPid)
+        : this.readVeth(p.netVeth!).then((s) => (s === undefined ? undefined : [s]));
     const [hotList, slow, netList] = await Promise.all([
       Promise.all(paths.map((p) => this.readHot(p))),
       this.slow.get(slowRequests),
-      Promise.all(netPods.map((p) => this.readNet(p.netPid as number).catch(() => undefined))),
+      Promise.all(netPods.map((p) => readPodNet(p).catch(() => undefined))),
     ]);
     const hot = new Map(paths.map((p, i) => [p, hotList[i]]));
     const net = new Map(netPods.map((p, i) => [p.id, netList[i]]));

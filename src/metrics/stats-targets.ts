@@ -90,6 +90,7 @@ export function buildTargets(
     // where a reused one would point the network readings at a stranger.
     const ready = sandboxReady(s);
     const infra = hasInfra(s);
+    const netPid = !ready || s.hostNetwork ? undefined : infra ? s.infraPid : runningPid.get(s.id);
     pods.push({
       id: s.id,
       name: m?.name ?? "",
@@ -102,7 +103,10 @@ export function buildTargets(
       infraCgroupPath: infra
         ? tryPath(opts.podProcessCgroupsPath(s.cgroupParent, s.id), opts.driver)
         : undefined,
-      netPid: !ready || s.hostNetwork ? undefined : infra ? s.infraPid : runningPid.get(s.id),
+      netPid,
+      ...(ready && netPid === undefined && !s.hostNetwork && s.hostVeth
+        ? { netVeth: { host: s.hostVeth.host, pod: s.hostVeth.pod } }
+        : {}),
       ready,
       createdAtNs: s.createdAt,
       containers: byPod.get(s.id) ?? [],

@@ -38,6 +38,12 @@ export interface SandboxMeta {
   readonly hostNetwork: boolean;
   /** Bind-mounted network namespace file; "" for host network. */
   readonly netnsPath: string;
+  /**
+   * The host end of the pod's veth and the pod's interface it pairs (from CNI ADD's result),
+   * when there is exactly one: a pod without an infra reads its network counters there while
+   * none of its containers runs. Absent for other network shapes and in earlier records.
+   */
+  readonly hostVeth?: { readonly host: string; readonly pod: string };
   readonly cgroupParent: string;
   /** Per-sandbox files bind-mounted into its containers. */
   readonly files: { hostname: string; hosts: string; resolvConf: string; shm: string };

@@ -7,6 +7,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { FailedPreconditionError } from "../../errors.js";
 import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxConfig.js";
+import { type HostVeth, hostVethOf } from "../../network/host-veth.js";
 import { createNetns, releaseMounts, removeNetns } from "../../network/netns.js";
 import { KeyedRwLock } from "../../store/keyed-rw-lock.js";
 import { nowNs } from "../../util/time.js";
@@ -196,6 +197,7 @@ export class SandboxService {
       cfg.hostname !== "" ? cfg.hostname : hostNetwork ? os.hostname() : name.slice(0, 63);
     let netnsPath = "";
     let ips: string[] = [];
+    let hostVeth: HostVeth | undefined;
     let nsFiles: PodNamespaceFiles = {};
     // The pod's files and shm mount, and (without an infra) its pinned namespaces, are
     // independent: made at once, each undone if the other fails (settleAll waits for both).
@@ -228,6 +230,7 @@ export class SandboxService {
       const net = await this.ctx.cni.setupPodNetwork(podReq);
       undo.push("CNI DEL", () => this.ctx.cni.teardownPodNetwork(podReq));
       ips = net.ips;
+      hostVeth = await hostVethOf(net.interfaces);
       await fs.writeFile(files.hosts, hostsFile(hostname, ips));
       steps.mark("network");
       await this.ctx.testPause("sandbox-network", { pod_sandbox_id: id });
@@ -244,6 +247,7 @@ export class SandboxService {
       infraExitedAt: 0n,
       hostNetwork,
       netnsPath,
+      ...(hostVeth ? { hostVeth } : {}),
       ips,
       networkAttached: !hostNetwork,
       cgroupParent,

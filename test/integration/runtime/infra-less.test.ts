@@ -6,6 +6,7 @@
 // infra for every pod.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
@@ -48,6 +49,17 @@ function hostNs(kind: string): string {
 /** The nsfs inode a pinned namespace file stands for, in readlink's form. */
 function pinnedNs(kind: string, file: string): string {
   return `${kind}:[${statSync(file).ino}]`;
+}
+
+/** A TCP connect that the peer refuses (its kernel's reset); resolves either way. */
+function refusedConnect(host: string, port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    sock.setTimeout(2000, () => sock.destroy());
+    sock.on("connect", () => sock.destroy());
+    sock.on("error", () => resolve());
+    sock.on("close", () => resolve());
+  });
 }
 
 function runtimeIds(env: PodEnv): string[] {
@@ -202,6 +214,34 @@ describe("pods without an infra container", function () {
     await call().RemovePodSandbox({ pod_sandbox_id: podId });
     await call().RemovePodSandbox({ pod_sandbox_id: podId });
     expectPodGone(podId, files);
+  });
+
+  it("a pod with no running container reports its network counters, from its veth's host end", async () => {
+    const pod = podConfig(env, "quiet");
+    const { pod_sandbox_id: podId } = await call().RunPodSandbox({ config: pod });
+    const st = await call().PodSandboxStatus({ pod_sandbox_id: podId });
+    const ip = st.status!.network!.ip;
+    // Traffic with nothing running in the pod: its kernel answers each SYN with a reset.
+    for (let i = 0; i < 5; i++) await refusedConnect(ip, 9);
+    const net = await eventually(async () => {
+      const s = await call().PodSandboxStats({ pod_sandbox_id: podId });
+      const n = s.stats!.linux!.network!;
+      expect(n.default_interface?.name).to.equal("eth0");
+      // 5 SYNs received (74 bytes on the wire each) and 5 resets sent (54 bytes each).
+      expect(Number(n.default_interface!.rx_bytes!.value)).to.be.at.least(5 * 74);
+      expect(Number(n.default_interface!.tx_bytes!.value)).to.be.at.least(5 * 54);
+      return n;
+    });
+    expect(net.interfaces.map((i) => i.name)).to.deep.equal(["eth0"]);
+    // A container that runs takes over the reading (its netns, every interface but lo).
+    const ctr = await startIn(podId, pod, "now");
+    await eventually(async () => {
+      const s = await call().PodSandboxStats({ pod_sandbox_id: podId });
+      const rx = Number(s.stats!.linux!.network!.default_interface!.rx_bytes!.value);
+      expect(rx).to.be.at.least(Number(net.default_interface!.rx_bytes!.value));
+    });
+    await call().StopContainer({ container_id: ctr, timeout: 0 });
+    await stopAndRemove(podId);
   });
 
   it("a pod whose namespaces are gone when berthd starts (a reboot) is NOTREADY, and removable", async () => {

@@ -206,5 +206,16 @@ describe("runtime/sandbox pod namespaces without an infra", () => {
     expect(pod!.infraCgroupPath).to.equal(undefined);
     const [none] = buildTargets([sb], [ctr("c1", 50, 9n)], opts);
     expect(none!.netPid).to.equal(undefined);
+    expect(none!.netVeth).to.equal(undefined); // the record names no veth
+    // With its veth's host end recorded, a pod with no running container reads it there;
+    // one with a running container keeps reading its netns; a stopped pod reads nothing.
+    const withVeth = { ...sb, hostVeth: { host: "veth1", pod: "eth0" } } as SandboxRecord;
+    const [idle] = buildTargets([withVeth], [ctr("c1", 50, 9n)], opts);
+    expect(idle!.netVeth).to.deep.equal({ host: "veth1", pod: "eth0" });
+    const [busy] = buildTargets([withVeth], [ctr("c2", 51, 0n)], opts);
+    expect([busy!.netPid, busy!.netVeth]).to.deep.equal([51, undefined]);
+    const stopped = { ...withVeth, stoppedAt: 5n } as SandboxRecord;
+    const [gone] = buildTargets([stopped], [], opts);
+    expect([gone!.netPid, gone!.netVeth]).to.deep.equal([undefined, undefined]);
   });
 });
