@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { LinuxContainerResources__Output } from "../gen/runtime/v1/LinuxContainerResources.js";
 import { ociCgroupsPathToCgroupPath, type CgroupDriver } from "./cgroup-paths.js";
 import { cgroupDir, cgroupProcsDir, unifiedCgroupDir } from "./detect-setup.js";
+import { cpuWeightToShares } from "./parse-cpu.js";
 import type { CgroupSetup } from "./types.js";
 
 /** Directories of one container's cgroup. */
@@ -61,11 +62,6 @@ function limitOrZero(text: string | undefined): string | undefined {
   return BigInt(text) >= V1_UNLIMITED ? "0" : text;
 }
 
-/** cgroup v2 cpu.weight back to CRI cpu shares (the inverse of runc's conversion, rounded). */
-function weightToShares(weight: number): number {
-  return Math.round(((weight - 1) * 262142) / 9999 + 2);
-}
-
 /**
  * `base` (the resources berth meant) with every value the cgroup can tell replaced by what it
  * holds. CRI's "not set" is 0, so an unlimited quota or memory limit reads back as 0.
@@ -94,7 +90,9 @@ export async function readCgroupResources(
   } else {
     const weight = await readTrim(cpu, "cpu.weight");
     if (weight !== undefined && /^\d+$/.test(weight)) {
-      out.cpu_shares = String(weightToShares(Number(weight)));
+      // kubelet's inverse of its own shares → weight mapping (integer math, as it computes).
+      const shares = cpuWeightToShares(Number(weight));
+      if (shares !== undefined) out.cpu_shares = String(shares);
     }
     const max = await readTrim(cpu, "cpu.max");
     const m = max !== undefined ? /^(max|\d+) (\d+)$/.exec(max) : null;
