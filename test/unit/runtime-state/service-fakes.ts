@@ -177,7 +177,7 @@ export class FakeCni {
     if (this.failSetup !== undefined) return Promise.reject(new Error(this.failSetup));
     const ip = `10.88.0.${this.next++}`;
     this.attached.set(req.sandboxId, ip);
-    return Promise.resolve({ ips: [ip] } as PodNetworkStatus);
+    return Promise.resolve({ ips: [ip], interfaces: [] } as unknown as PodNetworkStatus);
   }
   teardownPodNetwork(req: PodNetworkRequest): Promise<void> {
     this.deleted.push(req.sandboxId);
