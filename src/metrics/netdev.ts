@@ -91,31 +91,22 @@ export async function readHostVethStats(
   if (veth.host.includes("/") || veth.host.startsWith(".")) return undefined;
   const dir = path.join(sysClassNet, veth.host, "statistics");
   const texts = await Promise.all(VETH_COUNTERS.map((c) => readOptionalText(path.join(dir, c))));
-  const v: bigint[] = [];
-  for (const t of texts) {
-    const s = t?.trim() ?? "";
-    if (!/^\d+$/.test(s)) return undefined;
-    v.push(BigInt(s));
+  const n: Partial<Record<(typeof VETH_COUNTERS)[number], bigint>> = {};
+  for (const [i, c] of VETH_COUNTERS.entries()) {
+    const t = texts[i]?.trim() ?? "";
+    if (!/^\d+$/.test(t)) return undefined;
+    n[c] = BigInt(t);
   }
-  const [rxB, rxP, rxE, rxD, txB, txP, txE, txD] = v as [
-    bigint,
-    bigint,
-    bigint,
-    bigint,
-    bigint,
-    bigint,
-    bigint,
-    bigint,
-  ];
+  const v = n as Record<(typeof VETH_COUNTERS)[number], bigint>;
   return {
     name: veth.pod,
-    rxBytes: txB,
-    rxPackets: txP,
-    rxErrors: txE,
-    rxDropped: txD,
-    txBytes: rxB,
-    txPackets: rxP,
-    txErrors: rxE,
-    txDropped: rxD,
+    rxBytes: v.tx_bytes,
+    rxPackets: v.tx_packets,
+    rxErrors: v.tx_errors,
+    rxDropped: v.tx_dropped,
+    txBytes: v.rx_bytes,
+    txPackets: v.rx_packets,
+    txErrors: v.rx_errors,
+    txDropped: v.rx_dropped,
   };
 }

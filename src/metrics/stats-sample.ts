@@ -1,6 +1,7 @@
 // Plain data of one sampling pass over berth's pods and containers: what is sampled (targets,
 // built from the runtime records) and what was read (samples). Both the Prometheus collector and
 // the CRI stats RPCs are pure functions of a NodeSample.
+import type { HostVeth } from "../network/host-veth.js";
 import type { NetInterfaceStats } from "./netdev.js";
 import type { ProcessCounts } from "./procfs.js";
 import type { CgroupStats } from "../cgroup/index.js";
@@ -39,7 +40,7 @@ export interface PodTarget {
   netPid: number | undefined;
   /** Without netPid (a pod without an infra, none of its containers running): its veth's host
    *  end, read mirrored. */
-  netVeth?: { host: string; pod: string };
+  netVeth?: Readonly<HostVeth>;
   /** False once the pod is stopped: nothing is read then. */
   ready: boolean;
   createdAtNs: bigint;

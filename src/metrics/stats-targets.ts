@@ -105,7 +105,7 @@ export function buildTargets(
         : undefined,
       netPid,
       ...(ready && netPid === undefined && !s.hostNetwork && s.hostVeth
-        ? { netVeth: { host: s.hostVeth.host, pod: s.hostVeth.pod } }
+        ? { netVeth: s.hostVeth }
         : {}),
       ready,
       createdAtNs: s.createdAt,

@@ -7,9 +7,8 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { InternalError, errorMessage, isErrno } from "../../errors.js";
 import type { NamespaceOption__Output } from "../../gen/runtime/v1/NamespaceOption.js";
-import { removeNetns } from "../../network/netns.js";
+import { releaseMounts } from "../../network/netns.js";
 import { mountPoints } from "../../util/mountinfo.js";
-import { settleAll } from "../../util/settle-all.js";
 import { type CommandRunner, runChecked } from "../../util/command.js";
 import { namespaceOptions } from "../spec/namespaces.js";
 
@@ -160,8 +159,11 @@ export async function releasePodNamespaces(
   runner: CommandRunner,
   files: PodNamespaceFiles,
 ): Promise<void> {
-  // Independent files: released at once (each is one umount process).
-  await settleAll(entries(files).map(([, f]) => removeNetns(runner, f)));
+  await releaseMounts(
+    runner,
+    entries(files).map(([, f]) => f),
+    [],
+  );
 }
 
 /** Releases whatever a crashed RunPodSandbox pinned under a pod dir that has no record. */
@@ -177,7 +179,11 @@ export async function releaseOrphanPodNamespaces(
     if (isErrno(err, "ENOENT")) return;
     throw err;
   }
-  for (const n of names) await removeNetns(runner, path.join(dir, n));
+  await releaseMounts(
+    runner,
+    names.map((n) => path.join(dir, n)),
+    [],
+  );
 }
 
 /**
