@@ -13,7 +13,6 @@ import {
   InvalidArgumentError,
   errorMessage,
 } from "../../errors.js";
-import type { Logger } from "../../log.js";
 import type { CommandRunner } from "../../util/command.js";
 import {
   compressionOfMagic,
@@ -21,7 +20,8 @@ import {
   createDecompressor,
   type Compression,
 } from "./compression.js";
-import { LayerWriter } from "./layer-writer.js";
+import { LayerWriter, type UnpackLog } from "./layer-writer.js";
+import type { UnpackFs } from "./unpack-fs.js";
 
 export interface LayerUnpackOptions {
   /** What the registry says the layer is; the first bytes decide. */
@@ -29,7 +29,9 @@ export interface LayerUnpackOptions {
   /** An existing, empty directory. */
   target: string;
   runner: CommandRunner;
-  logger: Logger;
+  logger: UnpackLog;
+  /** How file system calls are made (default: through the thread pool; see unpack-fs.ts). */
+  fs?: UnpackFs;
   /** Defaults to "running as root". Without it owners are not set and devices are skipped. */
   privileged?: boolean;
   /** Names the layer in errors and logs, e.g. "layer sha256:…". */
@@ -74,6 +76,7 @@ export class LayerUnpack {
       runner: opts.runner,
       logger: opts.logger,
       privileged: opts.privileged ?? process.getuid?.() === 0,
+      ...(opts.fs ? { fs: opts.fs } : {}),
     });
     this.writer = writer;
     const extract = tar.extract();
