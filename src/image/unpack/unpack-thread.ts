@@ -16,6 +16,8 @@ const DEFAULT_IDLE_MS = 10_000;
  * young, without a scavenge every few hundred KiB.
  */
 const YOUNG_GENERATION_MB = 32;
+/** Spare input buffers kept while the worker runs: three layers' worth (worker-unpack.ts). */
+const MAX_SPARE_BUFFERS = 36;
 
 /** One unpack's side of the thread: its messages, and the news that the worker died. */
 export interface UnpackClient {
@@ -29,6 +31,8 @@ export class UnpackThread {
   private readonly clients = new Map<number, { client: UnpackClient; worker: Worker }>();
   private nextId = 1;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Buffers of finished unpacks for the next ones (dropped with the worker when idle). */
+  private spare: ArrayBuffer[] = [];
   /** Workers started so far (for tests). */
   started = 0;
 
@@ -43,6 +47,11 @@ export class UnpackThread {
   /** Whether a worker is running (for tests: none once idle). */
   get running(): boolean {
     return this.worker !== undefined;
+  }
+
+  /** Input buffers kept for the next unpacks (for tests). */
+  get spareBuffers(): number {
+    return this.spare.length;
   }
 
   /** How long an idle worker stays (tests shorten it). */
@@ -61,6 +70,17 @@ export class UnpackThread {
     worker.ref();
     worker.postMessage({ t: "start", id, start } satisfies ToWorker);
     return id;
+  }
+
+  /** A buffer of `bytes` for an unpack's input: a spare one, else a new one. */
+  takeBuffer(bytes: number): ArrayBuffer {
+    const i = this.spare.findIndex((b) => b.byteLength === bytes);
+    return i >= 0 ? this.spare.splice(i, 1)[0]! : new ArrayBuffer(bytes);
+  }
+
+  /** Keeps an unpack's buffer for the next unpack (a few layers' worth at most). */
+  keepBuffer(buf: ArrayBuffer): void {
+    if (this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(buf);
   }
 
   post(m: ToWorker, transfer?: ArrayBuffer[]): void {
@@ -82,6 +102,7 @@ export class UnpackThread {
   async stop(): Promise<void> {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
+    this.spare = [];
     const w = this.worker;
     if (w === undefined) return;
     this.worker = undefined;

@@ -40,6 +40,7 @@ export class WorkerLayerUnpack {
     this.input = new WorkerInput(
       (m, transfer) => this.send(m, transfer),
       () => this.id,
+      () => thread.takeBuffer(BUFFER_BYTES),
     );
     // Whoever destroys the input with an error (a failed download) reports that error itself.
     this.input.on("error", () => undefined);
@@ -75,6 +76,8 @@ export class WorkerLayerUnpack {
     if (this.released) return;
     this.released = true;
     this.input.drop();
+    // The buffers back from the worker serve the next layer: no fresh memory to fault in.
+    for (const buf of this.input.takeFree()) this.thread.keepBuffer(buf);
     this.thread.release(this.id);
   }
 
@@ -153,6 +156,7 @@ class WorkerInput extends Writable {
   constructor(
     private readonly post: (m: ToWorker, transfer?: ArrayBuffer[]) => void,
     private readonly id: () => number,
+    private readonly newBuffer: () => ArrayBuffer,
   ) {
     super({ highWaterMark: 1 << 20 });
   }
@@ -163,6 +167,11 @@ class WorkerInput extends Writable {
     const p = this.pending;
     this.pending = undefined;
     p?.cb();
+  }
+
+  /** The buffers back from the worker; the input keeps none. */
+  takeFree(): ArrayBuffer[] {
+    return this.free.splice(0);
   }
 
   /** A buffer is back: the worker's unpack has consumed what it carried. */
@@ -218,7 +227,7 @@ class WorkerInput extends Writable {
 
   private make(): ArrayBuffer {
     this.made++;
-    return new ArrayBuffer(BUFFER_BYTES);
+    return this.newBuffer();
   }
 
   private flush(): void {

@@ -231,10 +231,12 @@ describe("image unpack: in the worker thread (no root)", function () {
     await one("d");
     expect(thread.started).to.equal(1);
     expect(thread.running).to.equal(true);
+    expect(thread.spareBuffers, "input buffers kept for the next layers").to.be.above(0);
     // A short idle time, then an unpack and idle for longer than it: the worker is gone.
     thread.setIdleMs(50);
     await one("e");
     await new Promise((r) => setTimeout(r, 300));
     expect(thread.running).to.equal(false);
+    expect(thread.spareBuffers, "buffers dropped with the worker").to.equal(0);
   });
 });
