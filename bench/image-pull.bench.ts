@@ -2,6 +2,7 @@
 // compressible text; big and small files) from a local registry into a real berthd, median of 3
 // runs with the image removed in between. Baseline in the same run: plain HTTP GETs of the same
 // blobs through the same registry endpoint, as many at a time as berthd downloads.
+// BENCH_IMAGE=vs-containerd pulls the head-to-head's image instead (see benchImage).
 // BERTHD_BASELINE=<path of another build's bin/berthd> also pulls with that build, alternating
 // with this one in every round, and prints this build's time as a ratio of the other's.
 //   npx tsc -p tsconfig.json && node dist/bench/image-pull.bench.js   (as root)
@@ -12,6 +13,7 @@ import { buildImage, type BuiltImage } from "../test/support/registry/image-buil
 import { startRegistry, type TestRegistry } from "../test/support/registry/registry-server.js";
 import { dir, file, type TarEntry } from "../test/support/registry/tar.js";
 import { median, timed } from "./stats.js";
+import { pullImage } from "./vs-containerd/images.js";
 
 /** BENCH_RUNS overrides. */
 const RUNS = Number(process.env.BENCH_RUNS ?? "3");
@@ -43,6 +45,13 @@ function files(name: string, count: number, each: number, random: boolean): TarE
 }
 
 async function benchImage(): Promise<{ image: BuiltImage; unpacked: number }> {
+  // BENCH_IMAGE=vs-containerd: the image the head-to-head with containerd pulls (4 x ~17.5 MiB
+  // of random files, big and small), to measure that figure without the whole head-to-head.
+  if (process.env.BENCH_IMAGE === "vs-containerd") {
+    const image = await pullImage();
+    const unpacked = image.layers.reduce((n, l) => n + l.size, 0); // random: gzip keeps the size
+    return { image, unpacked };
+  }
   const layers: TarEntry[][] = [
     files("big-random", 30, 1 * MB, true),
     files("big-text", 10, 2 * MB, false),

@@ -19,6 +19,7 @@ import { fsyncDir, writeJsonAtomic } from "../util/atomic-file.js";
 import type { CommandRunner } from "../util/command.js";
 import { chainIdOf, isSha256Digest } from "./unpack/chain-id.js";
 import { LayerUnpack } from "./unpack/unpack-layer.js";
+import { WorkerLayerUnpack } from "./unpack/worker-unpack.js";
 
 export interface SnapshotInfo {
   chainId: string;
@@ -82,6 +83,7 @@ export class SnapshotStore {
     readonly dir: string,
     private readonly runner: CommandRunner,
     private readonly logger: Logger,
+    private readonly inWorker: boolean,
   ) {}
 
   /** Opens (creating) `<root>/snapshots`, drops crash leftovers and loads every snapshot. */
@@ -89,8 +91,15 @@ export class SnapshotStore {
     root: string;
     runner: CommandRunner;
     logger: Logger;
+    /** Unpack each layer in a worker thread (the default; see worker-unpack.ts). */
+    unpackInWorker?: boolean;
   }): Promise<SnapshotStore> {
-    const store = new SnapshotStore(path.join(opts.root, "snapshots"), opts.runner, opts.logger);
+    const store = new SnapshotStore(
+      path.join(opts.root, "snapshots"),
+      opts.runner,
+      opts.logger,
+      opts.unpackInWorker ?? true,
+    );
     await fs.mkdir(store.dir, { recursive: true, mode: 0o700 });
     await store.load();
     return store;
@@ -185,18 +194,20 @@ export class SnapshotStore {
     const what = layer.what ?? `layer ${layer.blob ?? layer.diffId}`;
     const tmp = path.join(this.dir, `${TMP_PREFIX}${randomBytes(8).toString("hex")}`);
     await fs.mkdir(tmp, { mode: 0o700 });
+    let unpack: LayerUnpack | WorkerLayerUnpack | undefined;
     try {
       const fsDir = path.join(tmp, FS);
       await fs.mkdir(fsDir);
       await fs.chmod(fsDir, 0o755);
-      const unpack = new LayerUnpack({
+      const opts = {
         mediaType: layer.mediaType,
         target: fsDir,
         runner: this.runner,
         logger: this.logger.child({ chainId, diffId: layer.diffId }),
         what,
-      });
-      const input = unpack.input;
+      };
+      unpack = this.inWorker ? new WorkerLayerUnpack(opts) : new LayerUnpack(opts);
+      const { input } = unpack;
       const feeding = (async () => {
         try {
           if (layer.feed) await layer.feed(input);
@@ -244,8 +255,12 @@ export class SnapshotStore {
       );
       return info;
     } catch (err) {
+      // The unpack writes nothing more once `done` has settled (and a worker, once closed).
+      await unpack?.close();
       await fs.rm(tmp, { recursive: true, force: true });
       throw err;
+    } finally {
+      await unpack?.close();
     }
   }
 

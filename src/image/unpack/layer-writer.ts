@@ -4,41 +4,35 @@
 // directory mtimes are set in a final pass, after their content is written. Directories the tar
 // leaves out get their metadata from the lower layers in that pass too: the layers below need
 // not exist while the entries are written.
-import { constants as C, promises as fs } from "node:fs";
-import type { FileHandle } from "node:fs/promises";
+import { constants as C } from "node:fs";
 import * as path from "node:path";
 import type { Header } from "tar-stream";
 import { isErrno } from "../../errors.js";
-import type { Logger } from "../../log.js";
 import type { CommandRunner } from "../../util/command.js";
 import { runChecked } from "../../util/command.js";
+import { type EntryMeta, entryMeta, paxRecords } from "./entry-meta.js";
 import { classifyWhiteout, entryComponents } from "./entry-path.js";
-import {
-  checkDirs,
-  clearForEntry,
-  ensureDirs,
-  findDirIn,
-  isDirIn,
-  lstatOrUndefined,
-} from "./safe-fs.js";
+import { KnownDirs, checkDirs, clearForEntry, ensureDirs, findDirIn, isDirIn } from "./safe-fs.js";
+import { asyncFs, type UnpackFs } from "./unpack-fs.js";
 import { UnsafeLayerEntryError } from "./unsafe-entry-error.js";
 import { OVERLAY_OPAQUE_XATTR, selectXattrs, setXattr } from "./xattrs.js";
 
 type Content = AsyncIterable<unknown>;
 
+/** What the writer logs (a pino Logger, or the unpack worker's stand-in). */
+export interface UnpackLog {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
 export interface LayerWriterOptions {
   root: string;
   runner: CommandRunner;
-  logger: Logger;
+  logger: UnpackLog;
+  /** How file system calls are made (default: asyncFs, for the main thread). */
+  fs?: UnpackFs;
   /** Root may chown and make device nodes; without it owners are kept as is and devices skipped. */
   privileged: boolean;
-}
-
-interface EntryMeta {
-  uid: number;
-  gid: number;
-  mode: number;
-  mtime: Date;
 }
 
 export class LayerWriter {
@@ -50,8 +44,12 @@ export class LayerWriter {
   private readonly dirTimes: { components: string[]; name: string; mtime: Date | undefined }[] = [];
   /** Dirs made for entries whose tar left them out, by path, until an entry of their own. */
   private readonly implicitDirs = new Map<string, string[]>();
+  private readonly fs: UnpackFs;
+  private readonly known = new KnownDirs();
 
-  constructor(private readonly opts: LayerWriterOptions) {}
+  constructor(private readonly opts: LayerWriterOptions) {
+    this.fs = opts.fs ?? asyncFs;
+  }
 
   /** Writes one entry and consumes its content. After a throw the whole layer is abandoned. */
   async write(header: Header, content: Content): Promise<void> {
@@ -68,21 +66,21 @@ export class LayerWriter {
   async finish(parents: readonly string[]): Promise<void> {
     const lowerTimes = new Map<string, Date>();
     for (const [key, components] of this.implicitDirs) {
-      const lower = await findDirIn(parents, components);
+      const lower = await findDirIn(parents, components, this.fs);
       // A later entry may have replaced the dir (or a dir above it) with something else.
-      if (lower === undefined || !(await isDirIn(this.opts.root, components))) continue;
+      if (lower === undefined || !(await isDirIn(this.opts.root, components, this.fs))) continue;
       const p = this.pathOf(components); // a real dir with no symlink on the way
-      if (this.opts.privileged) await fs.lchown(p, lower.uid, lower.gid);
-      await fs.chmod(p, lower.mode & 0o7777);
+      if (this.opts.privileged) await this.fs.lchown(p, lower.uid, lower.gid);
+      await this.fs.chmod(p, lower.mode & 0o7777);
       lowerTimes.set(key, lower.mtime);
     }
     for (const d of this.dirTimes) {
       const mtime = d.mtime ?? lowerTimes.get(d.components.join("/"));
       if (mtime === undefined) continue;
-      await checkDirs(this.opts.root, d.components.slice(0, -1), d.name);
+      await checkDirs(this.opts.root, d.components.slice(0, -1), d.name, this.fs, this.known);
       const p = this.pathOf(d.components);
-      const st = await lstatOrUndefined(p);
-      if (st?.isDirectory()) await fs.lutimes(p, mtime, mtime);
+      const st = await this.fs.lstat(p);
+      if (st?.isDirectory()) await this.fs.lutimes(p, mtime);
     }
   }
 
@@ -110,8 +108,9 @@ export class LayerWriter {
     }
     if (whiteout?.kind === "whiteout") {
       await this.ensureParents(whiteout.dir, name);
-      const p = this.pathOf([...whiteout.dir, whiteout.name]);
-      await clearForEntry(p, false);
+      const components = [...whiteout.dir, whiteout.name];
+      const p = this.pathOf(components);
+      await this.clear(p, false, components);
       await this.mknod(p, ["c", "0", "0"], 0);
       this.inodes++;
       return;
@@ -123,23 +122,23 @@ export class LayerWriter {
     switch (header.type) {
       case "file":
       case "contiguous-file":
-        await this.writeFile(p, meta, content);
+        await this.writeFile(p, meta, content, components);
         break;
       case "directory":
-        await this.writeDir(p, meta);
+        await this.writeDir(p, meta, components);
         this.implicitDirs.delete(components.join("/"));
         this.dirTimes.push({ components, name, mtime: meta.mtime });
         break;
       case "symlink":
-        await this.writeSymlink(p, header, meta);
+        await this.writeSymlink(p, header, meta, components);
         break;
       case "link":
-        await this.writeHardlink(p, header);
+        await this.writeHardlink(p, header, components);
         return; // shares the target's inode, owner, mode and xattrs
       case "character-device":
       case "block-device":
       case "fifo":
-        if (!(await this.writeSpecial(p, header, meta))) return;
+        if (!(await this.writeSpecial(p, header, meta, components))) return;
         break;
       default:
         // tar-stream reports unknown type flags as null despite its types.
@@ -147,12 +146,21 @@ export class LayerWriter {
         return;
     }
     await this.applyXattrs(p, header);
-    if (header.type !== "directory") await fs.lutimes(p, meta.mtime, meta.mtime);
+    // A regular file got its times through its descriptor; a directory gets them last.
+    if (header.type === "directory" || header.type === "file" || header.type === "contiguous-file")
+      return;
+    await this.fs.lutimes(p, meta.mtime);
+  }
+
+  /** clearForEntry, keeping `known` right. */
+  private clear(p: string, newIsDir: boolean, components: readonly string[]) {
+    return clearForEntry(p, newIsDir, this.fs, { dirs: this.known, components });
   }
 
   /** Creates missing parent dirs; `finish` gives them the lower layers' metadata. */
   private async ensureParents(dir: string[], name: string): Promise<void> {
-    for (const components of await ensureDirs(this.opts.root, dir, name)) {
+    const made = await ensureDirs(this.opts.root, dir, name, this.fs, this.known);
+    for (const components of made) {
       this.inodes++;
       const key = components.join("/");
       this.implicitDirs.set(key, components);
@@ -160,17 +168,22 @@ export class LayerWriter {
     }
   }
 
-  private async writeFile(p: string, meta: EntryMeta, content: Content): Promise<void> {
+  private async writeFile(
+    p: string,
+    meta: EntryMeta,
+    content: Content,
+    components: readonly string[],
+  ): Promise<void> {
     // O_EXCL|O_NOFOLLOW: never opens anything that already exists, symlink or not. Most names
     // are new, so try first and clear the way only when something is there.
     const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
-    let fh: FileHandle;
+    let fd: number;
     try {
-      fh = await fs.open(p, flags, 0o600);
+      fd = await this.fs.open(p, flags, 0o600);
     } catch (err) {
       if (!isErrno(err, "EEXIST")) throw err;
-      await clearForEntry(p, false);
-      fh = await fs.open(p, flags, 0o600);
+      await this.clear(p, false, components);
+      fd = await this.fs.open(p, flags, 0o600);
     }
     this.inodes++;
     try {
@@ -183,51 +196,64 @@ export class LayerWriter {
         pending.push(buf);
         pendingBytes += buf.length;
         if (pendingBytes >= WRITE_BATCH_BYTES) {
-          await writeAll(fh, pending, pendingBytes);
+          await writeAll(this.fs, fd, pending, pendingBytes);
           this.size += BigInt(pendingBytes);
           pending = [];
           pendingBytes = 0;
         }
       }
       if (pendingBytes > 0) {
-        await writeAll(fh, pending, pendingBytes);
+        await writeAll(this.fs, fd, pending, pendingBytes);
         this.size += BigInt(pendingBytes);
       }
-      if (this.opts.privileged) await fh.chown(meta.uid, meta.gid);
-      await fh.chmod(meta.mode);
+      // Owner, mode (after chown, which clears setuid/setgid) and times through the descriptor:
+      // no path lookups, and nothing at the path but the file just made.
+      if (this.opts.privileged) await this.fs.fchown(fd, meta.uid, meta.gid);
+      await this.fs.fchmod(fd, meta.mode);
+      await this.fs.futimes(fd, meta.mtime);
     } finally {
-      await fh.close();
+      await this.fs.close(fd);
     }
   }
 
-  private async writeDir(p: string, meta: EntryMeta): Promise<void> {
-    const existing = await clearForEntry(p, true);
+  private async writeDir(p: string, meta: EntryMeta, components: readonly string[]): Promise<void> {
+    const existing = await this.clear(p, true, components);
     if (existing === undefined) {
-      await fs.mkdir(p, { mode: 0o700 });
+      await this.fs.mkdir(p, 0o700);
       this.inodes++;
     }
-    const fh = await fs.open(p, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+    const fd = await this.fs.open(p, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
     try {
-      if (this.opts.privileged) await fh.chown(meta.uid, meta.gid);
-      await fh.chmod(meta.mode);
+      if (this.opts.privileged) await this.fs.fchown(fd, meta.uid, meta.gid);
+      await this.fs.fchmod(fd, meta.mode);
     } finally {
-      await fh.close();
+      await this.fs.close(fd);
     }
+    this.known.add(components);
   }
 
-  private async writeSymlink(p: string, header: Header, meta: EntryMeta): Promise<void> {
+  private async writeSymlink(
+    p: string,
+    header: Header,
+    meta: EntryMeta,
+    components: readonly string[],
+  ): Promise<void> {
     const target = header.linkname ?? "";
     if (target === "" || target.includes("\0")) {
       throw new UnsafeLayerEntryError(header.name, "symlink without a valid target");
     }
-    await clearForEntry(p, false);
+    await this.clear(p, false, components);
     // The target is data for the container to resolve in its own root; berth never follows it.
-    await fs.symlink(target, p);
+    await this.fs.symlink(target, p);
     this.inodes++;
-    if (this.opts.privileged) await fs.lchown(p, meta.uid, meta.gid);
+    if (this.opts.privileged) await this.fs.lchown(p, meta.uid, meta.gid);
   }
 
-  private async writeHardlink(p: string, header: Header): Promise<void> {
+  private async writeHardlink(
+    p: string,
+    header: Header,
+    components: readonly string[],
+  ): Promise<void> {
     const name = header.name;
     const linkname = header.linkname ?? "";
     let targetComponents: string[];
@@ -242,9 +268,10 @@ export class LayerWriter {
     if (targetComponents.length === 0) {
       throw new UnsafeLayerEntryError(name, "hardlink to the layer root");
     }
-    await checkDirs(this.opts.root, targetComponents.slice(0, -1), name);
+    const targetDir = targetComponents.slice(0, -1);
+    await checkDirs(this.opts.root, targetDir, name, this.fs, this.known);
     const target = this.pathOf(targetComponents);
-    const st = await lstatOrUndefined(target);
+    const st = await this.fs.lstat(target);
     if (st === undefined) {
       throw new UnsafeLayerEntryError(
         name,
@@ -258,13 +285,18 @@ export class LayerWriter {
       );
     }
     if (target === p) return;
-    await clearForEntry(p, false);
+    await this.clear(p, false, components);
     // link(2) does not follow a symlink target: the new name is another link to the symlink.
-    await fs.link(target, p);
+    await this.fs.link(target, p);
   }
 
   /** Returns false when the node was skipped (no privilege to make device nodes). */
-  private async writeSpecial(p: string, header: Header, meta: EntryMeta): Promise<boolean> {
+  private async writeSpecial(
+    p: string,
+    header: Header,
+    meta: EntryMeta,
+    components: readonly string[],
+  ): Promise<boolean> {
     const isFifo = header.type === "fifo";
     if (!isFifo && !this.opts.privileged) {
       this.opts.logger.warn({ entry: header.name }, "device node skipped: unpacking without root");
@@ -277,13 +309,15 @@ export class LayerWriter {
           String(header.devmajor ?? 0),
           String(header.devminor ?? 0),
         ];
-    await clearForEntry(p, false);
+    await this.clear(p, false, components);
     await this.mknod(p, kind, meta.mode & 0o777);
     this.inodes++;
-    if (this.opts.privileged) await fs.lchown(p, meta.uid, meta.gid);
-    const st = await fs.lstat(p);
-    if (st.isSymbolicLink()) throw new UnsafeLayerEntryError(header.name, "replaced by a symlink");
-    await fs.chmod(p, meta.mode); // after chown; the lstat above shows it is no symlink
+    if (this.opts.privileged) await this.fs.lchown(p, meta.uid, meta.gid);
+    const st = await this.fs.lstat(p);
+    if (st === undefined || st.isSymbolicLink()) {
+      throw new UnsafeLayerEntryError(header.name, "replaced by a symlink");
+    }
+    await this.fs.chmod(p, meta.mode); // after chown; the lstat above shows it is no symlink
     return true;
   }
 
@@ -317,45 +351,14 @@ export class LayerWriter {
   }
 }
 
-/** The PAX records tar-stream attached to the header (it types them as unknown). */
-export function paxRecords(header: Header): Record<string, string> | undefined {
-  const pax = header.pax;
-  if (typeof pax !== "object" || pax === null) return undefined;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(pax)) if (typeof v === "string") out[k] = v;
-  return out;
-}
-
-function entryMeta(header: Header): EntryMeta {
-  const pax = paxRecords(header);
-  return {
-    uid: paxInt(pax?.uid) ?? header.uid ?? 0,
-    gid: paxInt(pax?.gid) ?? header.gid ?? 0,
-    mode: (header.mode ?? 0o644) & 0o7777,
-    mtime: paxTime(pax?.mtime) ?? header.mtime ?? new Date(0),
-  };
-}
-
-function paxInt(v: string | undefined): number | undefined {
-  if (v === undefined || !/^\d+$/.test(v)) return undefined;
-  const n = Number(v);
-  return Number.isSafeInteger(n) && n <= 0xffffffff ? n : undefined;
-}
-
-/** PAX mtimes carry fractions of a second ("1700000000.123456789"). */
-function paxTime(v: string | undefined): Date | undefined {
-  if (v === undefined || !/^-?\d+(\.\d+)?$/.test(v)) return undefined;
-  return new Date(Number(v) * 1000);
-}
-
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
 /** Writes all of `bufs` (`total` bytes) at the file position, resuming after a short write. */
-async function writeAll(fh: FileHandle, bufs: Buffer[], total: number): Promise<void> {
+async function writeAll(fs: UnpackFs, fd: number, bufs: Buffer[], total: number): Promise<void> {
   let left = bufs;
   let remaining = total;
   for (;;) {
-    const { bytesWritten } = await fh.writev(left);
+    const bytesWritten = await fs.writev(fd, left);
     remaining -= bytesWritten;
     if (remaining <= 0) return;
     // A short write: drop what went out and write the rest.

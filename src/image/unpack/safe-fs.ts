@@ -2,19 +2,36 @@
 // entry is checked with lstat, one component at a time: a symlink (made by an earlier entry)
 // is never followed, so a layer cannot redirect later entries onto the host (CVE-2021-32760,
 // CVE-2024-5154). The unpacker is the only writer of its fresh directory, so nothing can swap a
-// checked component for a symlink between the check and the use.
-import { promises as fs, type Stats } from "node:fs";
+// checked component for a symlink between the check and the use. For the same reason a
+// directory once checked (or made) stays one until the unpacker itself replaces it: `KnownDirs`
+// remembers them, so the entries of one directory cost one lstat of it, not one each.
+import type { Stats } from "node:fs";
 import * as path from "node:path";
-import { isErrno } from "../../errors.js";
+import { asyncFs, type UnpackFs } from "./unpack-fs.js";
 import { UnsafeLayerEntryError } from "./unsafe-entry-error.js";
 
-export async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
-  try {
-    return await fs.lstat(p);
-  } catch (err) {
-    if (isErrno(err, "ENOENT")) return undefined;
-    throw err;
+/** Real directories (components joined by "/") the unpacker has checked or made in its root. */
+export class KnownDirs {
+  private readonly dirs = new Set<string>();
+  has(components: readonly string[]): boolean {
+    return this.dirs.has(components.join("/"));
   }
+  add(components: readonly string[]): void {
+    this.dirs.add(components.join("/"));
+  }
+  /** `components` (and so everything below it) is about to go. */
+  forget(components: readonly string[]): void {
+    const key = components.join("/");
+    this.dirs.delete(key);
+    for (const d of this.dirs) if (d.startsWith(key + "/")) this.dirs.delete(d);
+  }
+}
+
+export async function lstatOrUndefined(
+  p: string,
+  fs: UnpackFs = asyncFs,
+): Promise<Stats | undefined> {
+  return fs.lstat(p);
 }
 
 /**
@@ -26,14 +43,17 @@ export async function ensureDirs(
   root: string,
   dirComponents: readonly string[],
   entry: string,
+  fs: UnpackFs = asyncFs,
+  known?: KnownDirs,
 ): Promise<string[][]> {
   const created: string[][] = [];
+  if (known?.has(dirComponents)) return created;
   let current = root;
   for (const [i, c] of dirComponents.entries()) {
     current = path.join(current, c);
-    const st = await lstatOrUndefined(current);
+    const st = await fs.lstat(current);
     if (st === undefined) {
-      await fs.mkdir(current, { mode: 0o755 });
+      await fs.mkdir(current, 0o755);
       await fs.chmod(current, 0o755); // mkdir's mode passed through the umask
       created.push(dirComponents.slice(0, i + 1));
     } else if (st.isSymbolicLink()) {
@@ -42,6 +62,7 @@ export async function ensureDirs(
       throw new UnsafeLayerEntryError(entry, `parent ${rel(root, current)} is not a directory`);
     }
   }
+  known?.add(dirComponents);
   return created;
 }
 
@@ -50,11 +71,14 @@ export async function checkDirs(
   root: string,
   dirComponents: readonly string[],
   entry: string,
+  fs: UnpackFs = asyncFs,
+  known?: KnownDirs,
 ): Promise<void> {
+  if (known?.has(dirComponents)) return;
   let current = root;
   for (const c of dirComponents) {
     current = path.join(current, c);
-    const st = await lstatOrUndefined(current);
+    const st = await fs.lstat(current);
     if (st === undefined) {
       throw new UnsafeLayerEntryError(entry, `${rel(root, current)} does not exist in the layer`);
     }
@@ -65,14 +89,19 @@ export async function checkDirs(
       throw new UnsafeLayerEntryError(entry, `parent ${rel(root, current)} is not a directory`);
     }
   }
+  known?.add(dirComponents);
 }
 
 /** Whether `components` below `root` name a real directory reached without any symlink. */
-export async function isDirIn(root: string, components: readonly string[]): Promise<boolean> {
+export async function isDirIn(
+  root: string,
+  components: readonly string[],
+  fs: UnpackFs = asyncFs,
+): Promise<boolean> {
   let current = root;
   for (const c of components) {
     current = path.join(current, c);
-    const st = await lstatOrUndefined(current);
+    const st = await fs.lstat(current);
     if (st === undefined || !st.isDirectory()) return false;
   }
   return true;
@@ -82,13 +111,20 @@ export async function isDirIn(root: string, components: readonly string[]): Prom
  * Clears the way for a new entry at `p` (whose parents are already checked): a later entry
  * replaces an earlier one of the same name, as in tar. A directory stays when the new entry is
  * a directory too. Symlinks are unlinked, never followed. Returns the lstat of what stays.
+ * `components` name `p` below the root, for `known`.
  */
-export async function clearForEntry(p: string, newIsDir: boolean): Promise<Stats | undefined> {
-  const st = await lstatOrUndefined(p);
+export async function clearForEntry(
+  p: string,
+  newIsDir: boolean,
+  fs: UnpackFs = asyncFs,
+  known?: { dirs: KnownDirs; components: readonly string[] },
+): Promise<Stats | undefined> {
+  const st = await fs.lstat(p);
   if (st === undefined) return undefined;
   if (st.isDirectory()) {
     if (newIsDir) return st;
-    await fs.rm(p, { recursive: true, force: true });
+    known?.dirs.forget(known.components);
+    await fs.rmTree(p);
   } else {
     await fs.unlink(p);
   }
@@ -102,13 +138,14 @@ export async function clearForEntry(p: string, newIsDir: boolean): Promise<Stats
 export async function findDirIn(
   roots: readonly string[],
   components: readonly string[],
+  fs: UnpackFs = asyncFs,
 ): Promise<Stats | undefined> {
   for (const root of roots) {
     let current = root;
     let st: Stats | undefined;
     for (const c of components) {
       current = path.join(current, c);
-      st = await lstatOrUndefined(current);
+      st = await fs.lstat(current);
       if (st === undefined || !st.isDirectory()) break;
     }
     if (st?.isDirectory()) return st;

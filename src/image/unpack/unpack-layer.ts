@@ -13,7 +13,6 @@ import {
   InvalidArgumentError,
   errorMessage,
 } from "../../errors.js";
-import type { Logger } from "../../log.js";
 import type { CommandRunner } from "../../util/command.js";
 import {
   compressionOfMagic,
@@ -21,7 +20,8 @@ import {
   createDecompressor,
   type Compression,
 } from "./compression.js";
-import { LayerWriter } from "./layer-writer.js";
+import { LayerWriter, type UnpackLog } from "./layer-writer.js";
+import type { UnpackFs } from "./unpack-fs.js";
 
 export interface LayerUnpackOptions {
   /** What the registry says the layer is; the first bytes decide. */
@@ -29,7 +29,15 @@ export interface LayerUnpackOptions {
   /** An existing, empty directory. */
   target: string;
   runner: CommandRunner;
-  logger: Logger;
+  logger: UnpackLog;
+  /** How file system calls are made (default: through the thread pool; see unpack-fs.ts). */
+  fs?: UnpackFs;
+  /**
+   * The writer of `input` reuses a chunk's memory once its write has called back (the unpack
+   * worker's shared ring). gunzip has consumed a chunk by then; a decompressor that may keep
+   * it (fzstd keeps partial frames, the plain-tar parser keeps file data) gets a copy.
+   */
+  reusedInput?: boolean;
   /** Defaults to "running as root". Without it owners are not set and devices are skipped. */
   privileged?: boolean;
   /** Names the layer in errors and logs, e.g. "layer sha256:…". */
@@ -74,6 +82,7 @@ export class LayerUnpack {
       runner: opts.runner,
       logger: opts.logger,
       privileged: opts.privileged ?? process.getuid?.() === 0,
+      ...(opts.fs ? { fs: opts.fs } : {}),
     });
     this.writer = writer;
     const extract = tar.extract();
@@ -88,7 +97,9 @@ export class LayerUnpack {
       this.compression = this.chooseCompression(head);
       const d = createDecompressor(this.compression);
       opened(d);
-      return d;
+      const reuse =
+        opts.reusedInput !== true ? "none" : this.compression === "gzip" ? "wait" : "copy";
+      return { sink: d, reuse };
     });
     this.input = input;
     // Whoever destroys the input with an error (a failed download) reports that error itself.
@@ -133,6 +144,9 @@ export class LayerUnpack {
     };
   }
 
+  /** Nothing to release in process (see WorkerLayerUnpack.close). */
+  async close(): Promise<void> {}
+
   private chooseCompression(head: Buffer): Compression {
     const { mediaType, logger, what } = this.opts;
     const announced = compressionOfMediaType(mediaType);
@@ -170,6 +184,8 @@ export async function unpackLayer(opts: UnpackLayerOptions): Promise<UnpackLayer
 
 const MAGIC_BYTES = 4;
 
+type Reuse = "none" | "wait" | "copy";
+
 /**
  * Holds the first bytes until the compression they show is known, then passes everything on to
  * the decompressor `open` returns for them, with its backpressure. When the unpack fails it
@@ -180,11 +196,16 @@ class SniffingInput extends Writable {
   private head: Buffer[] = [];
   private headBytes = 0;
   private sink: Writable | undefined;
+  /**
+   * With a writer that reuses chunk memory (LayerUnpackOptions.reusedInput): a write calls
+   * back once the sink has consumed the chunk ("wait"), or the sink gets a copy ("copy").
+   */
+  private reuse: Reuse = "none";
   private dropping = false;
   /** The callback of a write waiting for the sink to drain. */
   private waiting: (() => void) | undefined;
 
-  constructor(private readonly open: (head: Buffer) => Writable) {
+  constructor(private readonly open: (head: Buffer) => { sink: Writable; reuse: Reuse }) {
     // Room for a few network reads: the download need not wait for every chunk to unpack.
     super({ highWaterMark: 1 << 20 });
   }
@@ -203,17 +224,24 @@ class SniffingInput extends Writable {
       cb();
       return;
     }
-    const data = this.head.length > 0 ? this.takeHead() : chunk;
-    if (sink.write(data)) {
-      cb();
-      return;
-    }
+    const data =
+      this.head.length > 0 ? this.takeHead() : this.reuse === "copy" ? Buffer.from(chunk) : chunk;
     const resume = (): void => {
       if (this.waiting !== resume) return;
       this.waiting = undefined;
       cb();
     };
     this.waiting = resume;
+    if (this.reuse === "wait" && data === chunk) {
+      // A Transform calls a write back once it has consumed the chunk (or was destroyed).
+      sink.write(data, () => resume());
+      return;
+    }
+    if (sink.write(data)) {
+      this.waiting = undefined;
+      cb();
+      return;
+    }
     sink.once("drain", resume);
   }
 
@@ -241,7 +269,8 @@ class SniffingInput extends Writable {
 
   /** Collects `chunk`; once enough bytes are in, opens the sink. */
   private start(chunk: Buffer): Writable | undefined {
-    this.head.push(chunk);
+    // Kept past this write's callback: a copy (the writer may reuse the chunk's memory).
+    this.head.push(Buffer.from(chunk));
     this.headBytes += chunk.length;
     if (this.headBytes < MAGIC_BYTES) return undefined;
     const headBytes = Buffer.concat(this.head, this.headBytes);
@@ -249,8 +278,10 @@ class SniffingInput extends Writable {
     return this.attach(this.open(headBytes));
   }
 
-  private attach(sink: Writable): Writable {
+  private attach(opened: { sink: Writable; reuse: Reuse }): Writable {
+    const { sink } = opened;
     this.sink = sink;
+    this.reuse = opened.reuse;
     // The sink's failure reaches the unpack through the decompressed stream; here it only
     // means there is nowhere to put the bytes.
     sink.once("error", () => this.drop());

@@ -170,6 +170,64 @@ describe("image service: layers unpack while the pull downloads (CRI, root)", fu
     expect((await readSnapshots(berthd.root)).size).to.equal(0);
   });
 
+  it("kill -9 while layers unpack in the worker: after the restart no half layer or image, and the pull completes", async () => {
+    const built = await image("crash", [MB, 2 * MB, MB]);
+    await reg.pusher.pushImage("t/crash", built, "1");
+    const chains = chainIds(built.layers.map((l) => l.diffId));
+    const held = gate();
+    gates.push(held);
+    reg.setFaults({
+      holdBlob: { path: blobPath(built.layers[1]!.digest), afterBytes: MB / 2, until: held.until },
+    });
+    const ref = { image: `${reg.host}/t/crash:1` };
+    const pulling = failureOf(berthd.client.call.PullImage({ image: ref }));
+    // Layer 2 is half unpacked (held), layer 3 wholly, in .tmp dirs: kill berthd there.
+    await until("layer 3 unpacked", async () => {
+      for (const t of await unpacking()) {
+        const f = path.join(berthd.root, "snapshots", t, "fs", "crash-2", "data.bin");
+        if ((await fs.stat(f).catch(() => undefined))?.size === MB) return true;
+      }
+      return false;
+    });
+    expect((await unpacking()).length, "layers being unpacked").to.be.at.least(2);
+    await berthd.kill9();
+    await pulling;
+    held.open();
+    reg.setFaults({});
+    await berthd.launch();
+    expect(await unpacking(), "unfinished unpacks after the restart").to.deep.equal([]);
+    expect(await ingestEntries(berthd.root), "content/ingest").to.deep.equal([]);
+    expect(await listIds(berthd)).to.not.include(built.config.digest);
+    const snaps = await readSnapshots(berthd.root);
+    expect(snaps.has(chains[1]!) || snaps.has(chains[2]!), "a half-pulled layer").to.equal(false);
+    expect((await berthd.client.call.PullImage({ image: ref })).image_ref).to.equal(
+      built.config.digest,
+    );
+    const after = await readSnapshots(berthd.root);
+    for (const ch of chains) expect(after.has(ch), `snapshot ${ch}`).to.equal(true);
+    await berthd.client.call.RemoveImage({ image: ref });
+  });
+
+  it("the unpack worker thread goes once pulls stop: no thread left behind", async function () {
+    this.timeout(60_000);
+    const fresh = await Berthd.start({ configToml: "pull_progress_timeout_seconds = 60" });
+    try {
+      const threads = async (): Promise<number> =>
+        (await fs.readdir(`/proc/${fresh.pid}/task`)).length;
+      const before = await threads();
+      const built = await image("threads", [MB, MB]);
+      await reg.pusher.pushImage("t/threads", built, "1");
+      const ref = { image: `${reg.host}/t/threads:1` };
+      await fresh.client.call.PullImage({ image: ref });
+      // Kept a while for the pulls that often follow, then ended.
+      expect(await threads(), "threads just after the pull").to.be.above(before);
+      await fresh.client.call.RemoveImage({ image: ref });
+      await until("the worker's end", async () => (await threads()) <= before, 30_000);
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+
   it("max_concurrent_downloads = 1: the next layer is not asked for while one downloads", async () => {
     const one = await Berthd.start({
       configToml: "pull_progress_timeout_seconds = 60\nmax_concurrent_downloads = 1",
