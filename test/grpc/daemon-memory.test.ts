@@ -30,4 +30,11 @@ describe("berthd idle memory", function () {
     const rss = await vmRssKb(b.pid!);
     expect(rss, `idle VmRSS ${rss} kB`).to.be.below(IDLE_RSS_BOUND_KB);
   });
+
+  it("shrinks the young generation that startup grew within seconds of its start", async () => {
+    b = await Berthd.start({ logLevel: "debug" });
+    const line = await b.waitForLog(/startup heap settled/, 8000);
+    const { young } = JSON.parse(line) as { young: number };
+    expect(young).to.be.at.most(2 * 1024 * 1024);
+  });
 });
