@@ -7,6 +7,12 @@ import { errorMessage } from "./errors.js";
 import { createLogger } from "./log.js";
 import { ProcessRunner } from "./util/command.js";
 import { probeRuntimeHandler } from "./runtime/probe.js";
+import {
+  busyShareMeter,
+  settleHeapAfterStartup,
+  exposedMinorGc,
+  youngGenerationCapacity,
+} from "./util/heap-settle.js";
 
 function configErrorLine(err: unknown): string {
   const first = errorMessage(err).split("\n")[0] ?? "";
@@ -15,6 +21,7 @@ function configErrorLine(err: unknown): string {
 }
 
 async function main(): Promise<number> {
+  const minorGc = exposedMinorGc();
   const sub = await runSubcommand(process.argv.slice(2));
   if (sub !== undefined) return sub;
   let loaded;
@@ -68,6 +75,15 @@ async function main(): Promise<number> {
     log.fatal({ err: errorMessage(err) }, "berthd failed to start");
     await daemon.stop(0).catch(() => undefined);
     return 1;
+  }
+  if (minorGc) {
+    // Its timer is unref'd and shutdown ends the process: nothing to stop.
+    settleHeapAfterStartup({
+      minorGc,
+      youngCapacity: youngGenerationCapacity,
+      busyShare: busyShareMeter(),
+      log,
+    });
   }
   return -1; // keep running
 }

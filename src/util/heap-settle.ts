@@ -1,0 +1,113 @@
+// Gives back the young generation that startup grew. Loading ~450 modules and the CRI proto
+// allocates fast, so V8 grows its semi-spaces to their maximum (16 MB) within the first second
+// and keeps them until its memory reducer runs, ~15-20 s after an idle start: ~9 MB of idle RSS.
+// V8 shrinks the young generation after a GC when the allocation rate over its recent GCs is low
+// (it keeps the last 10 GCs' samples, up to 5 s of them); right after startup those samples
+// hold startup's allocations. So, once the daemon is idle, cheap young-generation GCs 100 ms
+// apart (bin/berthd passes --expose-gc) replace them with idle samples, and V8 shrinks the young
+// generation ~1.5 s after the start. Its memory reducer still runs later and compacts the old
+// generation (a full GC here would postpone that by 8 s and grow the young generation again).
+// Under load the young generation grows back as V8 sees fit: a hard small maximum instead
+// (--max-semi-space-size=1) costs every scrape at 100 containers 8-20 ms, see bin/berthd.
+// Ticks when the event loop was busy skip their GC, so a daemon given work right away does not
+// pay for them; after `maxTicks` it gives up and leaves it to the memory reducer.
+import { performance } from "node:perf_hooks";
+import * as v8 from "node:v8";
+import type { Logger } from "../log.js";
+
+export interface HeapSettleDeps {
+  /** A young-generation (scavenge) GC. */
+  minorGc: () => void;
+  /** The young generation's current capacity in bytes. */
+  youngCapacity: () => number;
+  /** The share of the time since the last call that the event loop was busy (0..1). */
+  busyShare: () => number;
+  log: Logger;
+}
+
+export interface HeapSettleOptions {
+  intervalMs: number;
+  /** Ticks at most (busy ones too, so this bounds the time). */
+  maxTicks: number;
+  /** Done once the young generation's capacity is at most this. */
+  targetBytes: number;
+  /** A tick whose busy share is above this skips its GC. */
+  maxBusyShare: number;
+}
+
+export const HEAP_SETTLE_DEFAULTS: HeapSettleOptions = {
+  intervalMs: 100,
+  maxTicks: 60,
+  targetBytes: 2 * 1024 * 1024,
+  maxBusyShare: 0.2,
+};
+
+/** The young generation's capacity (new_space), from V8's heap space statistics. */
+export function youngGenerationCapacity(): number {
+  return v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
+}
+
+/** Event-loop utilization since the previous call, from perf_hooks. */
+export function busyShareMeter(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const delta = performance.eventLoopUtilization(now, last);
+    last = now;
+    return delta.utilization;
+  };
+}
+
+/**
+ * A young-generation GC from the `gc` function node exposes with --expose-gc (a non-configurable
+ * global: it stays there); undefined when node runs without the flag.
+ */
+export function exposedMinorGc(): (() => void) | undefined {
+  const fn = (globalThis as { gc?: unknown }).gc;
+  if (typeof fn !== "function") return undefined;
+  const gc = fn as (opts: { type: "minor" }) => unknown;
+  return () => void gc({ type: "minor" });
+}
+
+/**
+ * Runs a young-generation GC on each idle tick until V8 has shrunk the young generation to
+ * `targetBytes`, or `maxTicks` ticks have passed. Returns a function that
+ * stops it early (on shutdown). The timer never keeps the process alive.
+ */
+export function settleHeapAfterStartup(
+  deps: HeapSettleDeps,
+  opts: HeapSettleOptions = HEAP_SETTLE_DEFAULTS,
+): () => void {
+  let ticks = 0;
+  let gcs = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const started = performance.now();
+  const schedule = () => {
+    timer = setTimeout(tick, opts.intervalMs);
+    timer.unref();
+  };
+  const tick = () => {
+    timer = undefined;
+    ticks++;
+    const busy = deps.busyShare();
+    if (busy <= opts.maxBusyShare) {
+      deps.minorGc();
+      gcs++;
+      if (deps.youngCapacity() <= opts.targetBytes) {
+        deps.log.debug(
+          { ticks, gcs, ms: Math.round(performance.now() - started), young: deps.youngCapacity() },
+          "startup heap settled",
+        );
+        return;
+      }
+    }
+    if (ticks < opts.maxTicks) schedule();
+    else deps.log.debug({ ticks, gcs, young: deps.youngCapacity() }, "startup heap not settled");
+  };
+  deps.busyShare(); // starts the meter's interval now
+  schedule();
+  return () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+}
