@@ -172,3 +172,12 @@ export async function runPodWith(
   await c.StartContainer({ container_id: ctrId });
   return { podId, ctrId, pod };
 }
+
+/**
+ * The handler berthd runs pods on when the request names none: crun where the host lets crun
+ * run (it is preferred), runc elsewhere (this hybrid host, unless hugetlb is on v1).
+ */
+export async function defaultHandler(env: PodEnv): Promise<string> {
+  const st = await env.berthd.client.call.Status({ verbose: true });
+  return st.info["defaultRuntimeHandler"] ?? "";
+}

@@ -76,10 +76,9 @@ export class OciRuntime {
     return ["--root", this.handler.root, ...(this.systemd ? ["--systemd-cgroup"] : [])];
   }
 
-  private run(args: string[], input?: string): Promise<RunResult> {
+  private run(args: string[]): Promise<RunResult> {
     return this.runner.run(this.handler.path, [...this.globalArgs(), ...args], {
       timeoutMs: this.callTimeoutMs,
-      ...(input !== undefined ? { input } : {}),
     });
   }
 
@@ -138,16 +137,28 @@ export class OciRuntime {
     throw this.fail(args, res);
   }
 
-  /** Applies OCI `linux.resources` (a LinuxResources object or its JSON) to a live container. */
+  /**
+   * Applies OCI `linux.resources` (a LinuxResources object or its JSON) to a live container. The
+   * JSON goes in a file: crun reads `--resources -` by opening /dev/stdin, which a socket (what
+   * node gives a child for stdin) cannot be opened as.
+   */
   async update(id: string, resources: object | string): Promise<void> {
     const json = typeof resources === "string" ? resources : JSON.stringify(resources);
-    const args = ["update", "--resources", "-", id];
-    const res = await this.run(args, json);
-    if (res.code === 0) return;
-    if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"), this.where(id))) {
-      throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
+    await mkdir(this.tmpDir, { recursive: true });
+    const dir = await mkdtemp(path.join(this.tmpDir, "update-"));
+    try {
+      const file = path.join(dir, "resources.json");
+      await writeFile(file, json, { mode: 0o600 });
+      const args = ["update", "--resources", file, id];
+      const res = await this.run(args);
+      if (res.code === 0) return;
+      if (!res.timedOut && isNotExistMessage(res.stderr.toString("utf8"), this.where(id))) {
+        throw new NotFoundError(`container ${id} does not exist in ${this.handler.name}`);
+      }
+      throw this.fail(args, res);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
-    throw this.fail(args, res);
   }
 
   /**

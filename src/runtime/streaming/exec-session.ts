@@ -7,6 +7,7 @@ import type { StreamIO } from "../../streaming/types.js";
 import { InternalError } from "../../errors.js";
 import { exitStatus } from "../oci/oci-runtime.js";
 import { endAbandonedExec } from "./exec-files.js";
+import { childOutputs, killPipeHolders } from "./pipe-holders.js";
 
 export interface ExecLaunch {
   /** The runtime binary. */
@@ -30,6 +31,9 @@ export function runPipedExec(launch: ExecLaunch, io: StreamIO): Promise<number> 
       stdio: [io.stdin ? "pipe" : "ignore", io.stdout ? "pipe" : "ignore", "pipe"],
     });
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    let closed = false;
+    // Named now, while the runtime runs: at the end, who still holds them is what is left over.
+    const runtimeOutputs = childOutputs(child.pid);
     const outputs: [Readable | null, Writable | undefined][] = [
       [child.stdout, io.stdout],
       [child.stderr, io.stderr],
@@ -52,12 +56,16 @@ export function runPipedExec(launch: ExecLaunch, io: StreamIO): Promise<number> 
     }
 
     const onAbort = (): void => {
-      void endAbandonedExec(launch.pidFile, exited, () => child.kill("SIGKILL")).then(() => {
-        // Something the process left behind may still hold the pipes: stop waiting for it.
+      void (async () => {
+        await endAbandonedExec(launch.pidFile, exited, () => child.kill("SIGKILL"));
+        // What the process left running may still hold the pipes: end it, then stop waiting.
+        if (!closed) {
+          await killPipeHolders(await runtimeOutputs).catch(() => 0);
+        }
         child.stdin?.destroy();
         child.stdout?.destroy();
         child.stderr?.destroy();
-      });
+      })();
     };
     const finish = (): void => {
       io.signal.removeEventListener("abort", onAbort);
@@ -74,6 +82,7 @@ export function runPipedExec(launch: ExecLaunch, io: StreamIO): Promise<number> 
       reject(new InternalError(`cannot run ${launch.file}: ${err.message}`, { cause: err }));
     });
     child.once("close", (code, signal) => {
+      closed = true;
       finish();
       resolve(exitStatus({ code, signal }));
     });

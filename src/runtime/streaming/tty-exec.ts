@@ -1,12 +1,13 @@
 // An exec with a terminal. The runtimes hand a new container terminal to whoever listens on
 // `--console-socket` by SCM_RIGHTS, which Node cannot receive. Without a console socket, runc and
 // crun run `exec -t` in the foreground instead: they copy between the container's terminal and
-// their own stdio, and when their stdin is a terminal they follow its size (SIGWINCH). So the
-// runtime gets a real pty from node-pty: we write the client's stdin to it, read the terminal's
-// output from it, and resizing our pty makes the kernel send the runtime SIGWINCH.
+// their own stdio, and start it at their own terminal's size. So the runtime gets a real pty from
+// node-pty: we write the client's stdin to it and read the terminal's output from it. A resize
+// is set on the container's terminal and on our pty (container-tty.ts says why both).
 import type { IPty } from "@lydell/node-pty";
 import type { StreamIO, TerminalSize } from "../../streaming/types.js";
 import { InternalError, errorMessage } from "../../errors.js";
+import { resizeContainerTty } from "./container-tty.js";
 import { endAbandonedExec } from "./exec-files.js";
 import type { ExecLaunch } from "./exec-session.js";
 
@@ -154,12 +155,19 @@ export async function runTtyExec(
     };
     io.stdin?.on("data", onInput);
 
+    // In order, one at a time: the container's terminal first (crun does not copy sizes into
+    // it), then ours (runc copies ours in, which is then no change, and both runtimes pass the
+    // SIGWINCH on, by when the size is already the new one).
+    let resizing: Promise<void> = Promise.resolve();
     sizes.follow((s) => {
-      try {
-        term.resize(s.width, s.height);
-      } catch {
-        // the pty is already closed
-      }
+      resizing = resizing.then(async () => {
+        await resizeContainerTty(launch.pidFile, s).catch(() => false);
+        try {
+          term.resize(s.width, s.height);
+        } catch {
+          // the pty is already closed
+        }
+      });
     });
 
     const onAbort = (): void => {

@@ -6,7 +6,7 @@ import { status } from "@grpc/grpc-js";
 import { expect } from "chai";
 import type { ContainerFilter } from "../../../src/gen/runtime/v1/ContainerFilter.js";
 import { parseCriLog } from "../../../src/runtime/oci/cri-log.js";
-import { eventually, type PodEnv, startPodEnv } from "../../support/pod-env.js";
+import { defaultHandler, eventually, type PodEnv, startPodEnv } from "../../support/pod-env.js";
 import {
   createContainer,
   expectNothingLeft,
@@ -94,7 +94,7 @@ describe("runtime behaviour: status, lists and logs (runc, conmon, overlayfs)", 
       "600",
     ]);
     expect(info["sandboxID"]).to.equal(pod.id);
-    expect(info["runtimeHandler"]).to.equal("runc");
+    expect(info["runtimeHandler"]).to.equal(await defaultHandler(env));
     expect(info["cgroupPath"]).to.equal(`/berth/${pod.id}/${id}`);
     const spec = info["runtimeSpec"] as {
       ociVersion: string;

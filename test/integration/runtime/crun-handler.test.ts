@@ -3,7 +3,7 @@
 // makes that move (as the conformance kit's HANDLER=crun does) under the kit's lock and gives
 // hugetlb back afterwards. Where the host keeps crun out (cgroup2 still holds a controller), the
 // test skips with the reason Status gives; where it lets crun in, crun must work.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, promises as fs } from "node:fs";
 import { expect } from "chai";
 import { parseCriLog } from "../../../src/runtime/oci/cri-log.js";
@@ -20,6 +20,7 @@ import {
   takeCritestLock,
   unifiedControllers,
 } from "../../support/hugetlb-v1.js";
+import { CRICTL, ttyExecWithResize } from "../../support/crictl.js";
 
 const CRUN = "/usr/bin/crun";
 
@@ -150,5 +151,57 @@ describe("the crun runtime handler, through the CRI", function () {
     }
     const after = execFileSync(CRUN, ["--root", crun.root, "list", "-q"], { encoding: "utf8" });
     expect(after.split("\n")).to.not.include(podId);
+  });
+
+  it("streams on crun: an exec's terminal follows resizes; a killed client's background child ends", async function () {
+    // crun 1.8 passes SIGWINCH on without resizing the container's terminal, and the session it
+    // gives an exec is led by a process that is gone by the time the client is: both are
+    // berth's to handle (container-tty.ts, pipe-holders.ts).
+    if (!existsSync(CRICTL)) this.skip();
+    const e = env!;
+    const c = e.berthd.client.call;
+    const pod = podConfig(e, "stream-on-crun");
+    const { pod_sandbox_id: podId } = await c.RunPodSandbox({
+      config: pod,
+      runtime_handler: "crun",
+    });
+    try {
+      const { container_id: ctrId } = await c.CreateContainer({
+        pod_sandbox_id: podId,
+        config: containerConfig(e, "sleeper", ["/bin/sleep", "600"]),
+        sandbox_config: pod,
+      });
+      await c.StartContainer({ container_id: ctrId });
+      const r = await ttyExecWithResize(e.berthd.socket, ctrId, "spdy");
+      expect(r.stdout).to.match(/30 100\r?\n/);
+      expect(r.stdout).to.match(/40 120\r?\n/);
+      expect(r.code, r.stdout).to.equal(0);
+
+      const ps = async () =>
+        (
+          await c.ExecSync({ container_id: ctrId, cmd: ["ps", "-o", "args"], timeout: 10 })
+        ).stdout.toString();
+      const client = spawn(CRICTL, [
+        "--runtime-endpoint",
+        `unix://${e.berthd.socket}`,
+        "exec",
+        ctrId,
+        "sh",
+        "-c",
+        "sleep 4646 & echo started",
+      ]);
+      let out = "";
+      client.stdout.on("data", (b: Buffer) => (out += b.toString()));
+      try {
+        await eventually(async () => expect(out).to.include("started"));
+        expect(await ps()).to.include("sleep 4646");
+      } finally {
+        client.kill("SIGKILL");
+      }
+      await eventually(async () => expect(await ps()).to.not.include("sleep 4646"));
+    } finally {
+      await c.StopPodSandbox({ pod_sandbox_id: podId });
+      await c.RemovePodSandbox({ pod_sandbox_id: podId });
+    }
   });
 });

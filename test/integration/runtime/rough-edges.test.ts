@@ -9,6 +9,7 @@ import { expect } from "chai";
 import { findSeries, parseExposition } from "../../support/prometheus.js";
 import {
   containerConfig,
+  defaultHandler,
   podConfig,
   type PodEnv,
   runPodWith,
@@ -109,7 +110,12 @@ describe("rough edges through the CRI (runc, conmon, CNI)", function () {
     } catch (err) {
       const e = err as GrpcError;
       expect(e.code, e.details).to.equal(status.FAILED_PRECONDITION);
-      expect(e.details).to.match(/^runc create failed: .*"\/does-not-exist"/);
+      // Each runtime's own words: runc's and crun's (the default where the host lets crun run).
+      expect(e.details).to.match(
+        (await defaultHandler(env)) === "crun"
+          ? /^executable file `\/does-not-exist` not found/
+          : /^runc create failed: .*"\/does-not-exist"/,
+      );
       expect(e.details).to.not.include("freezer");
       expect(e.details).to.not.include("lstat");
     }

@@ -4,41 +4,10 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as net from "node:net";
-import * as path from "node:path";
 import { expect } from "chai";
-import { repoRoot } from "../../../src/repo-root.js";
 import { type PodEnv, eventually, runPodWith, startPodEnv } from "../../support/pod-env.js";
 import { freePort } from "../../support/free-port.js";
-
-const CRICTL = path.resolve(repoRoot(), "..", "shared", "conformance", "bin", "crictl");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program; `input` is its whole stdin, or with null its stdin stays open until it exits. */
-function run(cmd: string, args: string[], input?: string | null, timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${cmd} ${args.join(" ")} timed out\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      child.stdin.destroy();
-      resolve({ code, stdout, stderr });
-    });
-    if (input !== null) child.stdin.end(input ?? "");
-  });
-}
+import { CRICTL, run, ttyExecWithResize } from "../../support/crictl.js";
 
 /** Sends `data` through 127.0.0.1:port and reads back as many bytes. */
 function roundTrip(port: number, data: Buffer): Promise<Buffer> {
@@ -139,14 +108,8 @@ for (const transport of ["spdy", "websocket"] as const) {
     });
 
     it("exec -it runs under a tty whose size and resize the container sees", async () => {
-      // script(1) gives crictl a terminal of the test's making: 30x100 at first, 40x120 a moment
-      // later; the shell in the container prints `stty size` at start and on SIGWINCH.
-      const inner =
-        "stty rows 30 cols 100; (sleep 2; stty rows 40 cols 120 </dev/tty) & " +
-        `${CRICTL} --runtime-endpoint unix://${env.berthd.socket} exec -it --transport ${transport} ${ctrId} ` +
-        `sh -c 'busybox stty size; trap "busybox stty size; exit 0" WINCH; while :; do sleep 0.2; done'`;
-      // stdin stays open: script(1) would type its EOF into the terminal otherwise.
-      const r = await run("script", ["-qec", inner, "/dev/null"], null);
+      // script(1) gives crictl a terminal of the test's making, resized a moment later.
+      const r = await ttyExecWithResize(env.berthd.socket, ctrId, transport);
       expect(r.stdout).to.match(/30 100\r?\n/);
       expect(r.stdout).to.match(/40 120\r?\n/);
       expect(r.code, r.stdout).to.equal(0);

@@ -39,7 +39,15 @@ describe("runtime-oci: OciRuntime (fake runner)", () => {
   }
 
   it("passes --root (and --systemd-cgroup) before every subcommand", async () => {
-    const { runner, rt } = make(() => ({}), true);
+    let resourcesFile = "";
+    let resources = "";
+    const { runner, rt } = make(async (c) => {
+      if (c.args.includes("update")) {
+        resourcesFile = c.args[c.args.length - 2]!;
+        resources = await readFile(resourcesFile, "utf8");
+      }
+      return {};
+    }, true);
     await rt.start("c1");
     await rt.kill("c1", "SIGTERM", true);
     await rt.delete("c1", true);
@@ -48,9 +56,22 @@ describe("runtime-oci: OciRuntime (fake runner)", () => {
       ["--root", "/run/berth/runc", "--systemd-cgroup", "start", "c1"],
       ["--root", "/run/berth/runc", "--systemd-cgroup", "kill", "--all", "c1", "SIGTERM"],
       ["--root", "/run/berth/runc", "--systemd-cgroup", "delete", "--force", "c1"],
-      ["--root", "/run/berth/runc", "--systemd-cgroup", "update", "--resources", "-", "c1"],
+      [
+        "--root",
+        "/run/berth/runc",
+        "--systemd-cgroup",
+        "update",
+        "--resources",
+        resourcesFile,
+        "c1",
+      ],
     ]);
-    expect(runner.calls[3]!.opts.input).to.equal('{"memory":{"limit":1}}');
+    // The resources go in a file under the tmp dir (crun cannot open a socket as /dev/stdin),
+    // removed once the update is done.
+    expect(resourcesFile.startsWith(path.join(dir, "tmp") + path.sep)).to.equal(true);
+    expect(resources).to.equal('{"memory":{"limit":1}}');
+    expect(await readdir(path.join(dir, "tmp"))).to.deep.equal([]);
+    expect(runner.calls[3]!.opts.input).to.equal(undefined);
     expect(
       runner.calls.every((c) => c.file === "/usr/sbin/runc" && c.opts.timeoutMs === 30_000),
     ).to.equal(true);
