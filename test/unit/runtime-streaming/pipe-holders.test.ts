@@ -23,7 +23,10 @@ describe("pipe holders of an exec's output", function () {
   });
 
   it("finds the background child that outlived its parent and ends it, so the output closes", async () => {
-    const child = spawn("sh", ["-c", "sleep 30 & echo $!"], { stdio: ["ignore", "pipe", "pipe"] });
+    // The shell lives a moment, as a runtime's exec does, so that its fds can be read.
+    const child = spawn("sh", ["-c", "sleep 30 & echo $!; sleep 0.5"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const names = await childOutputs(child.pid);
     expect(names).to.have.length(2);
     let out = "";
