@@ -1,6 +1,6 @@
 // container-tty: an exec's terminal resized through the exec'd process's fd, as crun needs.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
@@ -22,6 +22,14 @@ describe("resizing an exec's terminal from outside", function () {
     const { spawn: ptySpawn } = await import("@lydell/node-pty");
     const term = ptySpawn("sleep", ["30"], { cols: 80, rows: 24, name: "xterm" });
     try {
+      // Until the child has exec'd sleep, its fds may not be the terminal's yet.
+      for (
+        let i = 0;
+        i < 200 && !readFileSync(`/proc/${term.pid}/cmdline`, "utf8").startsWith("sleep");
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const pidFile = path.join(dir, "pid");
       writeFileSync(pidFile, String(term.pid));
       const tty = await containerTtyPath(term.pid);
