@@ -165,11 +165,18 @@ export class Puller {
       const stop = new AbortController();
       const layerSignal = AbortSignal.any([signal, stop.signal]);
       const downloads = new Slots(Math.max(1, this.deps.maxConcurrentDownloads));
+      // Downloads take their slots in layer order: a layer asks for one only once the layer
+      // under it has its own (or has nothing to download). Unpacking goes bottom up, so the
+      // lowest layers' bytes are wanted first, whichever layer's unpack is ready first.
+      const takeTurn: (() => void)[] = [];
+      const turnTaken = fetched.layers.map(() => new Promise<void>((r) => takeTurn.push(r)));
       let failure: { err: unknown } | undefined;
       const settled: Promise<void>[] = [];
       for (const [i, layer] of fetched.layers.entries()) {
-        const feed = (input: Writable): Promise<void> =>
-          downloads.run(async () => {
+        const feed = async (input: Writable): Promise<void> => {
+          if (i > 0) await turnTaken[i - 1];
+          return downloads.run(async () => {
+            takeTurn[i]!();
             layerSignal.throwIfAborted();
             let counted = 0;
             const report = progressLogger(log, layer.digest, layer.size);
@@ -185,6 +192,7 @@ export class Puller {
               },
             });
           });
+        };
         const task = (async () => {
           layerSignal.throwIfAborted();
           if (snapshots.get(chains[i]!)) {
@@ -199,11 +207,13 @@ export class Puller {
             feed,
             ...(i === 0 ? {} : { parentReady: settled[i - 1]! }),
           });
-        })().catch((err: unknown) => {
-          failure ??= { err };
-          stop.abort(err);
-          throw err;
-        });
+        })()
+          .catch((err: unknown) => {
+            failure ??= { err };
+            stop.abort(err);
+            throw err;
+          })
+          .finally(() => takeTurn[i]!()); // reused, or failed before its download
         settled.push(task);
       }
       await Promise.allSettled(settled);
