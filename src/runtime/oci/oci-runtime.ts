@@ -82,6 +82,12 @@ export class OciRuntime {
     });
   }
 
+  /** A fresh private dir under the tmp dir, for files handed to the runtime; the caller removes it. */
+  private async tempDir(prefix: string): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return mkdtemp(path.join(this.tmpDir, prefix));
+  }
+
   private where(id: string): RuntimeStateDir {
     return { root: this.handler.root, id };
   }
@@ -144,8 +150,7 @@ export class OciRuntime {
    */
   async update(id: string, resources: object | string): Promise<void> {
     const json = typeof resources === "string" ? resources : JSON.stringify(resources);
-    await mkdir(this.tmpDir, { recursive: true });
-    const dir = await mkdtemp(path.join(this.tmpDir, "update-"));
+    const dir = await this.tempDir("update-");
     try {
       const file = path.join(dir, "resources.json");
       await writeFile(file, json, { mode: 0o600 });
@@ -195,8 +200,7 @@ export class OciRuntime {
     const base = opts.baseProcess ?? (await readBundleProcess(st.bundle));
     const proc = buildExecProcess(base, opts);
 
-    await mkdir(this.tmpDir, { recursive: true });
-    const dir = await mkdtemp(path.join(this.tmpDir, "exec-"));
+    const dir = await this.tempDir("exec-");
     const processFile = path.join(dir, "process.json");
     const pidFile = path.join(dir, "pid");
     let timer: NodeJS.Timeout | undefined;

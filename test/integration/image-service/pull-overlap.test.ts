@@ -71,6 +71,22 @@ describe("image service: layers unpack while the pull downloads (CRI, root)", fu
     reg?.setFaults({});
   });
 
+  /**
+   * Pushes `t/NAME:1`, three layers of 1, 2 and 1 MiB, and makes the registry hold layer 2's
+   * download halfway until the returned gate opens.
+   */
+  async function pushHeldAtLayer2(name: string) {
+    const built = await image(name, [MB, 2 * MB, MB]);
+    await reg.pusher.pushImage(`t/${name}`, built, "1");
+    const chains = chainIds(built.layers.map((l) => l.diffId));
+    const held = gate();
+    gates.push(held);
+    reg.setFaults({
+      holdBlob: { path: blobPath(built.layers[1]!.digest), afterBytes: MB / 2, until: held.until },
+    });
+    return { built, chains, held };
+  }
+
   /** The `.tmp-*` dirs under the snapshots dir: layers being unpacked. */
   async function unpacking(): Promise<string[]> {
     return (await snapshotEntries(berthd.root)).filter((n) => n.startsWith(".tmp-"));
@@ -78,14 +94,7 @@ describe("image service: layers unpack while the pull downloads (CRI, root)", fu
 
   it("commits layer 1's snapshot and unpacks layer 3 while layer 2 is still downloading", async () => {
     const c = berthd.client.call;
-    const built = await image("held", [MB, 2 * MB, MB]);
-    await reg.pusher.pushImage("t/held", built, "1");
-    const chains = chainIds(built.layers.map((l) => l.diffId));
-    const held = gate();
-    gates.push(held);
-    reg.setFaults({
-      holdBlob: { path: blobPath(built.layers[1]!.digest), afterBytes: MB / 2, until: held.until },
-    });
+    const { built, chains, held } = await pushHeldAtLayer2("held");
     let settled = false;
     const pulling = c.PullImage({ image: { image: `${reg.host}/t/held:1` } }).finally(() => {
       settled = true;
@@ -171,14 +180,7 @@ describe("image service: layers unpack while the pull downloads (CRI, root)", fu
   });
 
   it("kill -9 while layers unpack in the worker: after the restart no half layer or image, and the pull completes", async () => {
-    const built = await image("crash", [MB, 2 * MB, MB]);
-    await reg.pusher.pushImage("t/crash", built, "1");
-    const chains = chainIds(built.layers.map((l) => l.diffId));
-    const held = gate();
-    gates.push(held);
-    reg.setFaults({
-      holdBlob: { path: blobPath(built.layers[1]!.digest), afterBytes: MB / 2, until: held.until },
-    });
+    const { built, chains, held } = await pushHeldAtLayer2("crash");
     const ref = { image: `${reg.host}/t/crash:1` };
     const pulling = failureOf(berthd.client.call.PullImage({ image: ref }));
     // Layer 2 is half unpacked (held), layer 3 wholly, in .tmp dirs: kill berthd there.

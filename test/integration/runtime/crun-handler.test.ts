@@ -6,6 +6,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, promises as fs } from "node:fs";
 import { expect } from "chai";
+import type { PodSandboxConfig } from "../../../src/gen/runtime/v1/PodSandboxConfig.js";
 import { parseCriLog } from "../../../src/runtime/oci/cri-log.js";
 import {
   containerConfig,
@@ -37,6 +38,21 @@ describe("the crun runtime handler, through the CRI", function () {
   let move: HugetlbMove | undefined;
   let unlock: (() => Promise<void>) | undefined;
   let crun: HandlerInfo;
+
+  /** The container ids crun holds in berth's root for it. */
+  const crunIds = (): string[] =>
+    execFileSync(CRUN, ["--root", crun.root, "list", "-q"], { encoding: "utf8" }).split("\n");
+
+  /** Runs a pod on the crun handler; `edit` changes its config first. */
+  async function crunPod(name: string, edit: (p: PodSandboxConfig) => void = () => undefined) {
+    const pod = podConfig(env!, name);
+    edit(pod);
+    const { pod_sandbox_id: podId } = await env!.berthd.client.call.RunPodSandbox({
+      config: pod,
+      runtime_handler: "crun",
+    });
+    return { pod, podId };
+  }
 
   before(async function () {
     this.timeout(400_000);
@@ -96,11 +112,7 @@ describe("the crun runtime handler, through the CRI", function () {
   it("runs a pod and a container on crun: output, exit code, crun's own state", async () => {
     const e = env!;
     const c = e.berthd.client.call;
-    const pod = podConfig(e, "on-crun");
-    const { pod_sandbox_id: podId } = await c.RunPodSandbox({
-      config: pod,
-      runtime_handler: "crun",
-    });
+    const { pod, podId } = await crunPod("on-crun");
     const ps = await c.PodSandboxStatus({ pod_sandbox_id: podId, verbose: true });
     expect(ps.status!.state).to.equal("SANDBOX_READY");
     expect(ps.status!.runtime_handler).to.equal("crun");
@@ -114,8 +126,7 @@ describe("the crun runtime handler, through the CRI", function () {
     await c.StartContainer({ container_id: ctrId });
     // crun, not runc, holds the container: it is in crun's state directory. The pod has no
     // infra container (drop_infra_ctr): nothing of it is in any runtime.
-    const listed = execFileSync(CRUN, ["--root", crun.root, "list", "-q"], { encoding: "utf8" });
-    expect(listed.split("\n")).to.include(ctrId).and.not.include(podId);
+    expect(crunIds()).to.include(ctrId).and.not.include(podId);
     const r = await c.ExecSync({ container_id: ctrId, cmd: ["sh", "-c", "exit 7"], timeout: 10 });
     expect(r.exit_code).to.equal(7);
     const st = await eventually(async () => {
@@ -130,27 +141,21 @@ describe("the crun runtime handler, through the CRI", function () {
     expect(stopped.state).to.equal("CONTAINER_EXITED");
     await c.StopPodSandbox({ pod_sandbox_id: podId });
     await c.RemovePodSandbox({ pod_sandbox_id: podId });
-    const after = execFileSync(CRUN, ["--root", crun.root, "list", "-q"], { encoding: "utf8" });
-    expect(after.split("\n")).to.not.include(ctrId).and.not.include(podId);
+    expect(crunIds()).to.not.include(ctrId).and.not.include(podId);
   });
   it("a pod sharing its PID namespace keeps its infra container, on crun", async () => {
     const e = env!;
     const c = e.berthd.client.call;
-    const pod = podConfig(e, "infra-on-crun");
-    pod.linux!.security_context!.namespace_options!.pid = "POD";
-    const { pod_sandbox_id: podId } = await c.RunPodSandbox({
-      config: pod,
-      runtime_handler: "crun",
+    const { podId } = await crunPod("infra-on-crun", (pod) => {
+      pod.linux!.security_context!.namespace_options!.pid = "POD";
     });
     try {
-      const listed = execFileSync(CRUN, ["--root", crun.root, "list", "-q"], { encoding: "utf8" });
-      expect(listed.split("\n")).to.include(podId);
+      expect(crunIds()).to.include(podId);
     } finally {
       await c.StopPodSandbox({ pod_sandbox_id: podId });
       await c.RemovePodSandbox({ pod_sandbox_id: podId });
     }
-    const after = execFileSync(CRUN, ["--root", crun.root, "list", "-q"], { encoding: "utf8" });
-    expect(after.split("\n")).to.not.include(podId);
+    expect(crunIds()).to.not.include(podId);
   });
 
   it("streams on crun: an exec's terminal follows resizes; a killed client's background child ends", async function () {
@@ -160,11 +165,7 @@ describe("the crun runtime handler, through the CRI", function () {
     if (!existsSync(CRICTL)) this.skip();
     const e = env!;
     const c = e.berthd.client.call;
-    const pod = podConfig(e, "stream-on-crun");
-    const { pod_sandbox_id: podId } = await c.RunPodSandbox({
-      config: pod,
-      runtime_handler: "crun",
-    });
+    const { pod, podId } = await crunPod("stream-on-crun");
     try {
       const { container_id: ctrId } = await c.CreateContainer({
         pod_sandbox_id: podId,
