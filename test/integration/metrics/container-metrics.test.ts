@@ -17,7 +17,7 @@ import {
   type ExpositionSample,
   type TestPrometheus,
 } from "../../support/prometheus.js";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 
 const MiB = 1024 * 1024;
 
@@ -49,6 +49,15 @@ describe("per-container metrics: CRI stats and /metrics (runc, cgroups)", functi
     const found = findSeries(samples, name, labels);
     expect(found, `${name} ${JSON.stringify(labels)}`).to.have.length(1);
     return found[0]!;
+  };
+
+  /** What the container and its memory cgroup say, for a failed OOM wait's message. */
+  const oomDiagnosis = async (podId: string, ctrId: string): Promise<string> => {
+    const st = await call().ContainerStatus({ container_id: ctrId });
+    const { state, reason, exit_code: code } = st.status!;
+    const file = `/sys/fs/cgroup/memory/berth/${podId}/${ctrId}/memory.oom_control`;
+    const oom = existsSync(file) ? readFileSync(file, "utf8").replace(/\n/g, " ") : "(no file)";
+    return `container ${state} reason=${reason} exit=${code}; ${file}: ${oom}`;
   };
 
   it("a CPU burner: counter grows, rate near a core, CRI and /metrics agree on one sample", async () => {
@@ -144,7 +153,10 @@ describe("per-container metrics: CRI stats and /metrics (runc, cgroups)", functi
 
   it("an OOM-killed child: the container lives on and container_oom_events_total counts it", async () => {
     // The inner shell outgrows the 32 MiB limit and is killed; the outer one keeps the cgroup.
-    const script = `sh -c 'x=$(head -c ${96 * MiB} /dev/zero | busybox tr "\\0" a)'; sleep 3600`;
+    // The inner shell asks to be the OOM killer's first choice, so the victim never depends on
+    // the kernel's reckoning of two small shells.
+    const inner = `echo 1000 > /proc/self/oom_score_adj; x=$(head -c ${96 * MiB} /dev/zero | busybox tr "\\0" a)`;
+    const script = `sh -c '${inner}'; sleep 3600`;
     const { podId, ctrId } = await runPodWith(
       env,
       "oom",
@@ -158,7 +170,9 @@ describe("per-container metrics: CRI stats and /metrics (runc, cgroups)", functi
       const s = one(await scrape(), "container_oom_events_total", { container: "oom" });
       expect(s.value).to.be.at.least(1);
       return s;
-    }, 30_000);
+    }, 30_000).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}; then ${await oomDiagnosis(podId, ctrId)}`);
+    });
     expect(series.labels.name).to.equal(ctrId);
     // The pod-level series (container="") includes its containers' kills, as cAdvisor's does.
     const podSeries = one(await scrape(), "container_oom_events_total", {
