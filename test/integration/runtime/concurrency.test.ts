@@ -19,6 +19,15 @@ describe("concurrency and cancellation through the CRI", function () {
     if (process.getuid?.() !== 0) this.skip();
     env = await startPodEnv();
   });
+  afterEach(function () {
+    // A call that never returns ends in mocha's timeout, which names no call: berthd's last
+    // lines say which one was under way.
+    if (this.currentTest?.state === "failed" && env !== undefined) {
+      console.log(
+        `    berthd's last log lines:\n${env.berthd.logs.split("\n").slice(-40).join("\n")}`,
+      );
+    }
+  });
   after(async () => {
     await env?.cleanup();
   });
