@@ -8,13 +8,15 @@ MOCHA := node_modules/.bin/mocha
 deps:
 	@scripts/deps.sh
 
-src/gen/api.ts: proto/runtime/v1/api.proto node_modules/.berth-lock-stamp
+# The CRI types (proto-loader-gen-types) and the API's JSON descriptor berthd loads at start.
+src/gen/api.ts src/gen/api-descriptor.ts &: proto/runtime/v1/api.proto \
+		scripts/gen-proto-descriptor.mjs node_modules/.berth-lock-stamp
 	npm run --silent gen
 
 node_modules/.berth-lock-stamp: package-lock.json
 	@scripts/deps.sh
 
-build: deps src/gen/api.ts
+build: deps src/gen/api.ts src/gen/api-descriptor.ts
 	node_modules/.bin/tsc -p tsconfig.json
 
 # berthd in the foreground with the embedded defaults (or /etc/berth/berth.toml if present).

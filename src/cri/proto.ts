@@ -1,13 +1,16 @@
-// Loads the CRI v1 API from proto/runtime/v1/api.proto with protobufjs and builds grpc-js's
-// service definitions from it, as @grpc/proto-loader would: snake_case fields, int64 as decimal
-// strings (never rounded), enums as names, defaults filled on decoded messages. proto-loader
-// itself also loads google/protobuf/descriptor.proto and encodes a file descriptor for every
-// type, for reflection berth does not serve: ~6 MB of berthd's idle RSS and ~100 ms of its start.
+// The CRI v1 API as grpc-js service definitions, built with protobufjs the way @grpc/proto-loader
+// would: snake_case fields, int64 as decimal strings (never rounded), enums as names, defaults
+// filled on decoded messages. berthd reads the API from its JSON descriptor, generated from
+// proto/runtime/v1/api.proto at build (scripts/gen-proto-descriptor.mjs): parsing the .proto at
+// every start cost ~1 MiB of idle RSS and most of the API's load time. proto-loader itself also
+// loads google/protobuf/descriptor.proto and encodes a file descriptor for every type, for
+// reflection berth does not serve (~6 MB of idle RSS and ~100 ms of start).
 import * as path from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import type * as protoLoader from "@grpc/proto-loader";
 import type { MethodDefinition } from "@grpc/proto-loader";
 import * as protobuf from "protobufjs";
+import { API_DESCRIPTOR } from "../gen/api-descriptor.js";
 import type { ImageServiceDefinition } from "../gen/runtime/v1/ImageService.js";
 import type { RuntimeServiceDefinition } from "../gen/runtime/v1/RuntimeService.js";
 import { repoRoot } from "../repo-root.js";
@@ -69,9 +72,22 @@ function serviceDefinition(root: protobuf.Root, name: string): grpc.ServiceDefin
   return def;
 }
 
-export function loadCriDefinitions(protoPath = PROTO_PATH): CriDefinitions {
+/** The API parsed from its .proto file (what the generated descriptor is checked against). */
+export function parseCriProto(protoPath = PROTO_PATH): protobuf.Root {
   const root = new protobuf.Root().loadSync(protoPath, { keepCase: true });
   root.resolveAll();
+  return root;
+}
+
+/** The API from the descriptor generated at build. */
+export function criRoot(): protobuf.Root {
+  const root = protobuf.Root.fromJSON(API_DESCRIPTOR as protobuf.INamespace);
+  root.resolveAll();
+  return root;
+}
+
+/** grpc-js definitions of both services, from `root` (the generated descriptor by default). */
+export function loadCriDefinitions(root: protobuf.Root = criRoot()): CriDefinitions {
   return {
     runtime: serviceDefinition(
       root,

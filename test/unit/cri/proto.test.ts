@@ -1,10 +1,17 @@
 // berth builds grpc-js's service definitions from protobufjs itself (src/cri/proto.ts) instead
 // of through @grpc/proto-loader; the wire and the decoded objects must stay exactly what
 // proto-loader gives: checked method by method, on random requests and replies with hostile
-// values (the fuzz suite's generator).
+// values (the fuzz suite's generator). The definitions come from the JSON descriptor generated
+// at build; it must be exactly what parsing the .proto gives.
 import * as protoLoader from "@grpc/proto-loader";
 import { expect } from "chai";
-import { LOADER_OPTIONS, loadCriDefinitions, PROTO_PATH } from "../../../src/cri/proto.js";
+import {
+  criRoot,
+  LOADER_OPTIONS,
+  loadCriDefinitions,
+  parseCriProto,
+  PROTO_PATH,
+} from "../../../src/cri/proto.js";
 import { MessageGen } from "../../integration/fuzz/message-gen.js";
 import { Prng } from "../../integration/fuzz/prng.js";
 
@@ -25,6 +32,14 @@ function encodeOutcome(serialize: (v: unknown) => Buffer, value: unknown): strin
 
 describe("CRI service definitions (protobufjs, without proto-loader)", () => {
   const ours = loadCriDefinitions();
+
+  it("loads the descriptor generated at build, which is the .proto's, type for type", () => {
+    const generated = criRoot().toJSON();
+    expect(generated).to.deep.equal(parseCriProto().toJSON());
+    const pod = criRoot().lookupType("runtime.v1.PodSandboxConfig");
+    expect(pod.fields["port_mappings"]?.repeated).to.equal(true);
+  });
+
   const pkg = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
   const theirs = (service: keyof typeof SERVICES) =>
     pkg[SERVICES[service]] as unknown as Record<string, Md>;
