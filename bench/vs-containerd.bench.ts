@@ -183,6 +183,11 @@ async function run(env: Env): Promise<void> {
     }
     await s.crictl.removeAllPods();
   }
+  // Idle again: every pod gone. Code the start never ran (V8's optimizing compiler, the paths of
+  // the lifecycle) has been paged in by now, so this is the idle a working node sees.
+  await settle(SETTLE_MS);
+  const idleAfter = new Map<string, MemoryFigures>();
+  for (const s of sides) idleAfter.set(s.name, await measureRuntime(s.daemonPid(), s.dir));
 
   console.log(`pull: ${PULL_ROUNDS} rounds per runtime, alternating`);
   // Warm the registry's files into the page cache once, so neither runtime pays for the disk.
@@ -276,6 +281,14 @@ async function run(env: Env): Promise<void> {
     containerd: mib(ci.daemon.rssKiB),
     unit: "MiB",
   });
+  const ba = idleAfter.get("berth")!;
+  const ca = idleAfter.get("containerd")!;
+  rows.push({
+    step: `daemon RSS, idle again after ${Math.max(...POD_COUNTS)} pods`,
+    berth: mib(ba.daemon.rssKiB),
+    containerd: mib(ca.daemon.rssKiB),
+    unit: "MiB",
+  });
   if (PULL_ROUNDS > 0) {
     rows.push({
       step: `PullImage, ${big.layers.length} gzip layers, ${(compressedSize(big) / 1e6).toFixed(0)} MB`,
@@ -294,6 +307,8 @@ async function run(env: Env): Promise<void> {
   );
   console.log(memLine("idle berth", bi));
   console.log(memLine("idle ctrd", ci));
+  console.log(memLine("after berth", ba));
+  console.log(memLine("after ctrd", ca));
   for (const n of POD_COUNTS) {
     console.log(memLine(`${n} berth`, mem.get(n)!.get("berth")!));
     console.log(memLine(`${n} ctrd`, mem.get(n)!.get("containerd")!));
