@@ -7,7 +7,7 @@
 // BENCH_HANDLER=crun runs both on crun instead (berth's crun handler; containerd's runc shim
 // with crun as its binary): as the conformance kit's HANDLER=crun, hugetlb is mounted as a v1
 // hierarchy for the run, so that crun 1.8 accepts this hybrid host, and given back after.
-//   BENCH_ROUNDS=15 BENCH_PODS=20,100 BENCH_PULL_ROUNDS=3 node dist/bench/vs-containerd.bench.js
+//   BENCH_ROUNDS=15 BENCH_PODS=20,100 BENCH_PULL_ROUNDS=5 node dist/bench/vs-containerd.bench.js
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, promises as fs, readFileSync } from "node:fs";
@@ -50,7 +50,7 @@ const POD_COUNTS = (process.env["BENCH_PODS"] ?? "20,100")
   .split(",")
   .filter((n) => n.trim() !== "")
   .map(Number);
-const PULL_ROUNDS = Number(process.env["BENCH_PULL_ROUNDS"] ?? 3);
+const PULL_ROUNDS = Number(process.env["BENCH_PULL_ROUNDS"] ?? 5);
 /** The OCI runtime both daemons use: runc (what this host runs as it is) or crun. */
 const HANDLER = process.env["BENCH_HANDLER"] ?? "runc";
 const RUNTIME_PATH = HANDLER === "crun" ? CRUN : RUNC;
@@ -189,7 +189,7 @@ async function run(env: Env): Promise<void> {
   const idleAfter = new Map<string, MemoryFigures>();
   for (const s of sides) idleAfter.set(s.name, await measureRuntime(s.daemonPid(), s.dir));
 
-  console.log(`pull: ${PULL_ROUNDS} rounds per runtime, alternating`);
+  console.log(`pull: one warm-up, then ${PULL_ROUNDS} rounds per runtime, alternating`);
   // Warm the registry's files into the page cache once, so neither runtime pays for the disk.
   for (const b of [big.config, ...big.layers]) {
     await (await fetch(`${reg.directUrl}/v2/vsbench/pull/blobs/${b.digest}`)).arrayBuffer();
@@ -292,8 +292,8 @@ async function run(env: Env): Promise<void> {
   if (PULL_ROUNDS > 0) {
     rows.push({
       step: `PullImage, ${big.layers.length} gzip layers, ${(compressedSize(big) / 1e6).toFixed(0)} MB`,
-      berth: median(pulls.get("berth")!) / 1000,
-      containerd: median(pulls.get("containerd")!) / 1000,
+      berth: median(pulls.rounds.get("berth")!) / 1000,
+      containerd: median(pulls.rounds.get("containerd")!) / 1000,
       unit: "s",
       maxRatio: 0.8,
     });
@@ -321,7 +321,9 @@ async function run(env: Env): Promise<void> {
     console.log(`  ${s.name} runp: ${samples(l.run)}`);
     console.log(`  ${s.name} create+start: ${samples(l.createStart)}`);
     console.log(`  ${s.name} stopp+rmp: ${samples(l.stopRemove)}`);
-    console.log(`  ${s.name} pull: ${samples(pulls.get(s.name)!)}`);
+    console.log(
+      `  ${s.name} pull: ${samples(pulls.rounds.get(s.name)!)} (warm-up ${samples([pulls.warmup.get(s.name) ?? NaN])})`,
+    );
   }
   console.log(
     "\n" +

@@ -130,22 +130,35 @@ export interface PullCheck {
   afterRemove(side: Side): Promise<void>;
 }
 
-/** `rounds` pulls of `ref` per runtime, alternating, the image removed after each. */
+/** Pull times per runtime: the measured rounds, and the one warm-up pull before them. */
+export interface PullTimes {
+  rounds: Map<string, number[]>;
+  warmup: Map<string, number>;
+}
+
+/**
+ * One warm-up pull per runtime (as the lifecycle rounds have one warm-up: berth loads its
+ * registry client and starts its unpack worker on the first pull after a while without one),
+ * then `rounds` pulls of `ref` per runtime, alternating; the image removed after each.
+ */
 export async function pullRounds(
   sides: readonly [Side, Side],
   ref: string,
   rounds: number,
   check: PullCheck,
-): Promise<Map<string, number[]>> {
-  const out = new Map<string, number[]>(sides.map((s) => [s.name, []]));
+): Promise<PullTimes> {
+  const out: PullTimes = { rounds: new Map(sides.map((s) => [s.name, []])), warmup: new Map() };
+  const pullOnce = async (s: Side): Promise<number> => {
+    const pull = await s.crictl.timed(["pull", ref]);
+    await s.crictl.run(["rmi", ref]);
+    await check.afterRemove(s);
+    return pull.ms;
+  };
+  if (rounds === 0) return out;
+  for (const s of sides) out.warmup.set(s.name, await pullOnce(s));
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? sides : ([sides[1], sides[0]] as const);
-    for (const s of order) {
-      const pull = await s.crictl.timed(["pull", ref]);
-      out.get(s.name)!.push(pull.ms);
-      await s.crictl.run(["rmi", ref]);
-      await check.afterRemove(s);
-    }
+    for (const s of order) out.rounds.get(s.name)!.push(await pullOnce(s));
   }
   return out;
 }
