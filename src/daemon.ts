@@ -95,6 +95,10 @@ export class Daemon {
     };
 
     const defs = loadCriDefinitions();
+    this.metricsServer?.addSource(this.assembled.containerMetrics);
+    // Recovery is done (assemble): from the socket's first moment, calls are served. Readiness
+    // set after the bind answered a call in between UNAVAILABLE ("berthd is starting").
+    this.ready = true;
     this.server = createCriServer(defs, handlers, {
       log,
       metrics: this.metrics,
@@ -105,9 +109,6 @@ export class Daemon {
     this.socketCreated = true;
     await fs.chmod(config.listen, 0o660);
     log.info({ socket: config.listen }, "CRI server listening");
-    this.metricsServer?.addSource(this.assembled.containerMetrics);
-
-    this.ready = true;
     log.info("berthd ready");
   }
 
