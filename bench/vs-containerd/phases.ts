@@ -137,9 +137,9 @@ export interface PullTimes {
 }
 
 /**
- * One warm-up pull per runtime (as the lifecycle rounds have one warm-up: berth loads its
- * registry client and starts its unpack worker on the first pull after a while without one),
- * then `rounds` pulls of `ref` per runtime, alternating; the image removed after each.
+ * One warm-up pull per runtime (as the lifecycle rounds have one warm-up: berth's first pull
+ * after 10 s without layers starts its unpack worker again), then `rounds` pulls of `ref` per
+ * runtime, alternating; the image removed after each.
  */
 export async function pullRounds(
   sides: readonly [Side, Side],
