@@ -86,8 +86,9 @@ export function criRoot(): protobuf.Root {
   return root;
 }
 
-/** grpc-js definitions of both services, from `root` (the generated descriptor by default). */
-export function loadCriDefinitions(root: protobuf.Root = criRoot()): CriDefinitions {
+/** grpc-js definitions of both services, from the descriptor generated at build. */
+export function loadCriDefinitions(): CriDefinitions {
+  const root = criRoot();
   return {
     runtime: serviceDefinition(
       root,

@@ -34,9 +34,9 @@ describe("CRI service definitions (protobufjs, without proto-loader)", () => {
   const ours = loadCriDefinitions();
 
   it("loads the descriptor generated at build, which is the .proto's, type for type", () => {
-    const generated = criRoot().toJSON();
-    expect(generated).to.deep.equal(parseCriProto().toJSON());
-    const pod = criRoot().lookupType("runtime.v1.PodSandboxConfig");
+    const generated = criRoot();
+    expect(generated.toJSON()).to.deep.equal(parseCriProto().toJSON());
+    const pod = generated.lookupType("runtime.v1.PodSandboxConfig");
     expect(pod.fields["port_mappings"]?.repeated).to.equal(true);
   });
 
