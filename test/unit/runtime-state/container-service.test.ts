@@ -185,4 +185,19 @@ describe("services: ContainerService with fakes", () => {
     expect(h.deps.containers.get(c.id)).to.equal(undefined);
     expect(await h.runtime.state(c.id)).to.equal(undefined);
   });
+  it("a stop that reads RUNNING while an exit is being recorded gets that exit at once", async () => {
+    const c = await create();
+    await h.containers.start(c.id);
+    // The process exits and the watcher notifies the waiters, but the record is not written
+    // yet (recording takes a few awaits): a StopContainer arriving now still sees RUNNING.
+    h.runtime.containers.get(c.id)!.status = "stopped";
+    h.deps.exits.notify({ id: c.id, exitCode: 4, finishedAt: BigInt(Date.now()) * 1_000_000n });
+    expect(isRunning(rec(c.id))).to.equal(true);
+    const t0 = Date.now();
+    await h.containers.stop(c.id, 1);
+    // Not the 1 s stop timeout and then a SIGKILL of a process that is gone.
+    expect(Date.now() - t0).to.be.below(500);
+    expect([containerState(rec(c.id)), rec(c.id).exitCode]).to.deep.equal(["CONTAINER_EXITED", 4]);
+  });
+
 });
