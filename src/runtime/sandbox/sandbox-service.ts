@@ -220,7 +220,8 @@ export class SandboxService {
     await settleAll([podFiles(), namespaces()]);
     steps.mark(infra ? "pod-files" : "pod-files-namespaces");
     if (!infra) await this.ctx.testPause("sandbox-namespaces", { pod_sandbox_id: id });
-    if (!hostNetwork) {
+    const network = async (): Promise<void> => {
+      if (hostNetwork) return;
       if (infra) {
         netnsPath = await createNetns(runner, paths.netnsDir, RuntimePaths.netnsName(id));
         undo.push("remove netns", () => removeNetns(runner, netnsPath));
@@ -234,9 +235,13 @@ export class SandboxService {
       await fs.writeFile(files.hosts, hostsFile(hostname, ips));
       steps.mark("network");
       await this.ctx.testPause("sandbox-network", { pod_sandbox_id: id });
-    }
-
+    };
     const cgroupParent = SandboxService.cgroupParent(cfg, id);
+    // Without an infra, the pod cgroup is berth's to make, and it needs nothing of CNI's: it is
+    // made while the plugins run (the infra's runtime makes its own, after the network).
+    if (infra) await network();
+    else await settleAll([network(), this.makePodCgroup(cgroupParent, id, undo)]);
+
     const common = {
       version: 1 as const,
       id,
@@ -255,12 +260,9 @@ export class SandboxService {
     };
     if (!infra) {
       // Sysctls are written inside the namespaces once CNI has made the interfaces some of them
-      // name; the pod cgroup does not wait for them.
-      await settleAll([
-        applyPodSysctls(runner, nsFiles, validateSysctls(cfg.linux?.sysctls ?? {}, nsOpts)),
-        this.makePodCgroup(cgroupParent, id, undo),
-      ]);
-      steps.mark("sysctls-cgroup");
+      // name.
+      await applyPodSysctls(runner, nsFiles, validateSysctls(cfg.linux?.sysctls ?? {}, nsOpts));
+      steps.mark("sysctls");
       await this.ctx.testPause("run-pod-sandbox", { pod_sandbox_id: id });
       const rec: SandboxRecord = {
         ...common,
@@ -322,21 +324,34 @@ export class SandboxService {
       this.stopping.add(rec.id);
       const steps = this.ctx.metrics.steps.begin("StopPodSandbox");
       try {
-        await stopContainers(rec.id);
-        steps.mark("containers");
-        await this.stopInfra(rec);
-        steps.mark("infra");
-        await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
-        // CNI DEL first (it needs the netns), then one umount for the netns, the IPC/UTS files
-        // and the shm mount: every process costs a core milliseconds, and DEL's plugins are
-        // the long pole they would slow.
-        await this.releaseNetwork(rec);
+        if (hasInfra(rec)) {
+          // The containers go before the infra: killing the pod's PID 1 first would kill them
+          // with it, and their exits would read as the pod's doing.
+          await stopContainers(rec.id);
+          steps.mark("containers");
+          await this.stopInfra(rec);
+          steps.mark("infra");
+          await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
+          await this.releaseNetwork(rec);
+          steps.mark("network");
+        } else {
+          // No process holds the namespaces: the pod is recorded as ended first (a crash from
+          // here on leaves it NOTREADY), then its containers are killed (timeout 0) while CNI
+          // DEL runs, as nothing of theirs needs the network any more.
+          await this.stopInfra(rec);
+          steps.mark("infra");
+          await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
+          await settleAll([stopContainers(rec.id), this.releaseNetwork(rec)]);
+          steps.mark("containers-network");
+        }
+        // Then one umount for the netns, the IPC/UTS files and the shm mount, after CNI DEL (it
+        // needs the netns).
         await releaseMounts(
           this.ctx.runner,
           [rec.hostNetwork ? "" : rec.netnsPath, ...Object.values(rec.nsFiles ?? {})],
           [rec.files.shm],
         );
-        steps.mark("network-files");
+        steps.mark("mounts");
         if (!sandboxStopped(rec)) {
           await this.ctx.sandboxes.update(rec.id, (r) => {
             r.stoppedAt = nowNs();
