@@ -27,8 +27,14 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
   const { ctx, sandboxes, containers } = deps;
   // The sandbox service owns the state (set by the infra's exit events); this only reads it.
   const stateOf = sandboxState;
+  // Killed (timeout 0, as containerd's StopPodSandbox), then released: their runtime state and
+  // rootfs mount go now, not at RemovePodSandbox.
   const stopContainers = async (sandboxId: string) => {
-    await Promise.all(containers.idsInSandbox(sandboxId).map((id) => containers.stop(id, 0)));
+    await Promise.all(
+      containers
+        .idsInSandbox(sandboxId)
+        .map((id) => containers.stop(id, 0).then(() => containers.release(id))),
+    );
   };
   const removeContainers = async (sandboxId: string) => {
     await Promise.all(containers.idsInSandbox(sandboxId).map((id) => containers.remove(id)));

@@ -109,6 +109,11 @@ export interface ContainerStatus {
   resources: LinuxContainerResources__Output | null;
   /** Set when the container could not be started; it is then EXITED with this message. */
   startError: string;
+  /**
+   * After its exit: the runtime's state and the rootfs mount are gone (container-release.ts).
+   * Absent in records of earlier berths and until then.
+   */
+  released?: boolean;
 }
 
 export type ContainerRecord = ContainerMeta & ContainerStatus;

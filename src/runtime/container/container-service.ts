@@ -9,11 +9,9 @@ import {
   errorMessage,
 } from "../../errors.js";
 import type { LinuxContainerResources__Output } from "../../gen/runtime/v1/LinuxContainerResources.js";
-import { unmount } from "../../image/overlay-mount.js";
 import { KeyedMutex } from "../../store/keyed-mutex.js";
 import { nowNs } from "../../util/time.js";
 import { settleAll } from "../../util/settle-all.js";
-import { unmountIfMounted } from "../sandbox/pod-files.js";
 import { reopenLog } from "../oci/conmon.js";
 import { wasOomKilled } from "../oci/exit-file.js";
 import type { ExitEvent } from "../oci/exit-watcher.js";
@@ -35,6 +33,7 @@ import {
   killCgroupProcesses,
   readCgroupResources,
 } from "../../cgroup/container-cgroup.js";
+import { releaseExited } from "./container-release.js";
 import { mergeResources } from "./resources-merge.js";
 import * as os from "node:os";
 
@@ -290,16 +289,10 @@ export class ContainerService {
       const rec = this.ctx.containers.get(found.id);
       if (!rec) return;
       await this.stopLocked(rec.id, 0);
-      const { paths, runner } = this.ctx;
-      const rootfs = paths.containerRootfs(rec.id);
-      // The container has exited: its runtime state and its rootfs mount are independent (the
-      // runtime's delete touches its state dir and cgroup, never the host's rootfs mount), so
-      // the two external processes run side by side. The record goes last, after both: a crash
-      // before it leaves a record that recovery and a repeated remove finish.
-      await settleAll([
-        this.ctx.ociRuntime(rec.runtimeHandler).delete(rec.id, true),
-        unmount(rootfs, runner).then(() => unmountIfMounted(rootfs, runner)),
-      ]);
+      const { paths } = this.ctx;
+      // The record goes last, after the runtime's state and the rootfs mount: a crash before it
+      // leaves a record that recovery and a repeated remove finish.
+      if (rec.released !== true) await releaseExited(this.ctx, rec);
       await this.ctx.testPause("remove-container");
       await settleAll([
         fs.rm(paths.container(rec.id), { recursive: true, force: true }),
@@ -310,6 +303,21 @@ export class ContainerService {
       await this.ctx.containers.delete(rec.id);
       this.ctx.containerNames.release(rec.name);
       this.ctx.events.publish(rec.id, rec.sandboxId, "CONTAINER_DELETED_EVENT");
+    });
+  }
+
+  /**
+   * Releases an exited container's runtime state and rootfs mount ahead of RemoveContainer
+   * (container-release.ts); nothing for a container that has not exited or is gone.
+   */
+  async release(id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      const rec = this.ctx.containers.get(id);
+      if (!rec || rec.released === true || containerState(rec) !== "CONTAINER_EXITED") return;
+      await releaseExited(this.ctx, rec);
+      await this.ctx.containers.update(id, (r) => {
+        r.released = true;
+      });
     });
   }
 

@@ -91,6 +91,49 @@ describe("pod and container lifecycle (runc, conmon, overlayfs, CNI)", function 
     await c.RemovePodSandbox({ pod_sandbox_id: podId });
   });
 
+  it("StopPodSandbox kills its containers and releases their runtime state and rootfs; logs stay", async () => {
+    const c = env.berthd.client.call;
+    const { podId, ctrId } = await runPodWith(env, "released", [
+      "/bin/sh",
+      "-c",
+      "echo up; exec sleep 600",
+    ]);
+    const info = JSON.parse(
+      (await c.ContainerStatus({ container_id: ctrId, verbose: true })).info["info"]!,
+    ) as { bundle: string; runtimeHandler: string };
+    const rootfs = path.join(info.bundle, "rootfs");
+    const runtimeState = path.join(env.berthd.state, "runtimes", info.runtimeHandler, ctrId);
+    const mounted = async () =>
+      (await fs.readFile("/proc/self/mountinfo", "utf8"))
+        .split("\n")
+        .some((l) => l.split(" ")[4] === rootfs);
+    const present = (p: string) =>
+      fs.access(p).then(
+        () => true,
+        () => false,
+      );
+    expect([await mounted(), await present(runtimeState)]).to.deep.equal([true, true]);
+    await eventually(async () => {
+      const st = (await c.ContainerStatus({ container_id: ctrId })).status!;
+      expect(parseCriLog(await fs.readFile(st.log_path, "utf8")).map((e) => e.content)).to.include(
+        "up",
+      );
+    });
+    await c.StopPodSandbox({ pod_sandbox_id: podId });
+    // As containerd deletes a task when it exits: the runtime's state and the rootfs mount
+    // are gone; the record, the log and the container's files stay for RemoveContainer.
+    const st = (await c.ContainerStatus({ container_id: ctrId })).status!;
+    expect([st.state, st.exit_code]).to.deep.equal(["CONTAINER_EXITED", 137]);
+    expect([await mounted(), await present(runtimeState)]).to.deep.equal([false, false]);
+    expect(await present(info.bundle)).to.equal(true);
+    expect(parseCriLog(await fs.readFile(st.log_path, "utf8")).map((e) => e.content)).to.include(
+      "up",
+    );
+    await c.RemoveContainer({ container_id: ctrId });
+    expect(await present(info.bundle)).to.equal(false);
+    await c.RemovePodSandbox({ pod_sandbox_id: podId });
+  });
+
   it("stops a container that ignores SIGTERM by killing it after the timeout", async () => {
     const c = env.berthd.client.call;
     const { podId, ctrId } = await runPodWith(env, "stubborn", [

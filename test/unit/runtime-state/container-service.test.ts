@@ -200,4 +200,25 @@ describe("services: ContainerService with fakes", () => {
     expect([containerState(rec(c.id)), rec(c.id).exitCode]).to.deep.equal(["CONTAINER_EXITED", 4]);
   });
 
+  it("release of an exited container: runtime state gone, record kept; remove then skips it", async () => {
+    const c = await create();
+    await h.containers.start(c.id);
+    await h.containers.release(c.id); // running: nothing to release
+    expect(rec(c.id).released).to.equal(undefined);
+    expect(await h.runtime.state(c.id)).to.not.equal(undefined);
+    await h.containers.stop(c.id, 5);
+    await h.containers.release(c.id);
+    expect(await h.runtime.state(c.id)).to.equal(undefined);
+    expect([containerState(rec(c.id)), rec(c.id).released]).to.deep.equal([
+      "CONTAINER_EXITED",
+      true,
+    ]);
+    const deletes = () => h.runtime.calls.filter((x) => x.startsWith("delete"));
+    expect(deletes()).to.deep.equal([`delete ${c.id} --force`]);
+    await h.containers.release(c.id); // once only
+    await h.containers.remove(c.id);
+    expect(deletes().length).to.equal(1);
+    expect(h.deps.containers.get(c.id)).to.equal(undefined);
+    expect(await exists(h.deps.paths.container(c.id))).to.equal(false);
+  });
 });
