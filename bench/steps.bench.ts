@@ -20,6 +20,10 @@ async function stepSums(port: number): Promise<Sums> {
   const sums: Sums = new Map();
   const re = /^berth_operation_step_seconds_sum\{op="([^"]+)",step="([^"]+)"\} (\S+)$/gm;
   for (const m of text.matchAll(re)) sums.set(`${m[1]} ${m[2]}`, Number(m[3]));
+  // The whole call as berthd's RPC wrapper timed it: the client's time less transport and decoding.
+  const rpc =
+    /^berth_rpc_duration_seconds_sum\{[^}]*method="([^"]+)"[^}]*code="OK"[^}]*\} (\S+)$/gm;
+  for (const m of text.matchAll(rpc)) sums.set(`${m[1]} (server)`, Number(m[2]));
   return sums;
 }
 
