@@ -9,6 +9,7 @@ import { ProcessRunner } from "./util/command.js";
 import { probeRuntimeHandler } from "./runtime/probe.js";
 import {
   busyShareMeter,
+  keepHeapSettled,
   settleHeapAfterStartup,
   exposedMinorGc,
   youngGenerationCapacity,
@@ -77,13 +78,10 @@ async function main(): Promise<number> {
     return 1;
   }
   if (minorGc) {
-    // Its timer is unref'd and shutdown ends the process: nothing to stop.
-    settleHeapAfterStartup({
-      minorGc,
-      youngCapacity: youngGenerationCapacity,
-      busyShare: busyShareMeter(),
-      log,
-    });
+    // Their timers are unref'd and shutdown ends the process: nothing to stop.
+    const heap = { minorGc, youngCapacity: youngGenerationCapacity, log };
+    settleHeapAfterStartup({ ...heap, busyShare: busyShareMeter() });
+    keepHeapSettled({ ...heap, busyShare: busyShareMeter() });
   }
   return -1; // keep running
 }

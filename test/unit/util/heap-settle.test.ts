@@ -5,6 +5,8 @@ import {
   busyShareMeter,
   exposedMinorGc,
   type HeapSettleOptions,
+  type IdleSettleOptions,
+  keepHeapSettled,
   settleHeapAfterStartup,
   youngGenerationCapacity,
 } from "../../../src/util/heap-settle.js";
@@ -73,6 +75,60 @@ describe("settleHeapAfterStartup", () => {
     stop();
     await sleep(100);
     expect(gcs).to.equal(0);
+  });
+});
+
+describe("keepHeapSettled", () => {
+  const IDLE: IdleSettleOptions = { ...OPTS, checkMs: 5, quietChecks: 3 };
+
+  it("settles again once quiet after a burst grew the young generation, and only then", async () => {
+    let capacity = 1024;
+    let busy = 0;
+    let gcs = 0;
+    const stop = keepHeapSettled(
+      {
+        minorGc: () => {
+          gcs++;
+          if (gcs % 2 === 0) capacity = 1024; // V8 shrinks on the second GC of a settle
+        },
+        youngCapacity: () => capacity,
+        busyShare: () => busy,
+        log: silentLogger(),
+      },
+      IDLE,
+    );
+    await sleep(60);
+    expect(gcs, "young generation at the target: nothing to do").to.equal(0);
+    busy = 0.9; // a burst of work grows it
+    capacity = 16 * 1024;
+    await sleep(60);
+    expect(gcs, "busy: left alone").to.equal(0);
+    busy = 0;
+    await sleep(150);
+    expect([gcs, capacity]).to.deep.equal([2, 1024]);
+    capacity = 16 * 1024; // and again after the next burst
+    await sleep(150);
+    stop();
+    expect([gcs, capacity]).to.deep.equal([4, 1024]);
+  });
+
+  it("does nothing more once stopped", async () => {
+    let gcs = 0;
+    const stop = keepHeapSettled(
+      {
+        minorGc: () => void gcs++,
+        youngCapacity: () => 16 * 1024,
+        busyShare: () => 0,
+        log: silentLogger(),
+      },
+      IDLE,
+    );
+    await sleep(100); // settling, never reaching the target
+    stop();
+    const seen = gcs;
+    expect(seen).to.be.above(0);
+    await sleep(100);
+    expect(gcs).to.equal(seen);
   });
 });
 
