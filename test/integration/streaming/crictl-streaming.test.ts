@@ -10,20 +10,34 @@ import { freePort } from "../../support/free-port.js";
 import { CRICTL, run, ttyExecWithResize } from "../../support/crictl.js";
 
 /** Sends `data` through 127.0.0.1:port and reads back as many bytes. */
-function roundTrip(port: number, data: Buffer): Promise<Buffer> {
+/** Sends `data` and reads as many bytes back; fails (never hangs) when they do not all come. */
+function roundTrip(port: number, data: Buffer, timeoutMs = 30_000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, "127.0.0.1");
     const got: Buffer[] = [];
     let n = 0;
+    const short = (why: string) => new Error(`${why} after ${n} of ${data.length} bytes came back`);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(short(`no more data for ${timeoutMs} ms`));
+    }, timeoutMs);
     sock.on("data", (b: Buffer) => {
       got.push(b);
       n += b.length;
       if (n >= data.length) {
+        clearTimeout(timer);
         sock.destroy();
         resolve(Buffer.concat(got));
       }
     });
-    sock.on("error", reject);
+    sock.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    sock.on("close", () => {
+      clearTimeout(timer);
+      if (n < data.length) reject(short("connection closed"));
+    });
     sock.on("connect", () => sock.write(data));
   });
 }
@@ -86,6 +100,10 @@ for (const transport of ["spdy", "websocket"] as const) {
     });
     after(async () => {
       await env?.cleanup();
+    });
+    afterEach(function () {
+      // berthd's side of a failure (its log is kept in memory, not on disk).
+      if (this.currentTest?.state === "failed") console.log(env.berthd.logs.slice(-8000));
     });
 
     it("exec prints the command's output and exits 0", async () => {
