@@ -14,13 +14,11 @@ export class ExitWaiters {
   private readonly waiting = new Map<string, Set<(e: ExitEvent) => void>>();
   private readonly recent = new Map<string, ExitEvent>();
 
-  constructor(private readonly keepMs = KEEP_MS) {}
-
   notify(e: ExitEvent): void {
     this.recent.set(e.id, e);
     setTimeout(() => {
       if (this.recent.get(e.id) === e) this.recent.delete(e.id);
-    }, this.keepMs).unref();
+    }, KEEP_MS).unref();
     const set = this.waiting.get(e.id);
     if (!set) return;
     this.waiting.delete(e.id);

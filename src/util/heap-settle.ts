@@ -11,6 +11,8 @@
 // (--max-semi-space-size=1) costs every scrape at 100 containers 8-20 ms, see bin/berthd.
 // Ticks when the event loop was busy skip their GC, so a daemon given work right away does not
 // pay for them; after `maxTicks` it gives up and leaves it to the memory reducer.
+// keepHeapSettled (below) does the same again whenever the daemon goes quiet after a burst of
+// work.
 import { performance } from "node:perf_hooks";
 import * as v8 from "node:v8";
 import type { Logger } from "../log.js";
