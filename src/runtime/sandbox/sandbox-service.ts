@@ -15,7 +15,6 @@ import { settleAll } from "../../util/settle-all.js";
 import type { StepTimer } from "../../util/step-timer.js";
 import { CleanupStack } from "../cleanup-stack.js";
 import { podCgroupsPath } from "../../cgroup/cgroup-paths.js";
-import { removeCgroupPath } from "../../cgroup/remove.js";
 import type { ExitEvent } from "../oci/exit-watcher.js";
 import { processStartTime } from "../../util/proc-identity.js";
 import type { SandboxDeps } from "../runtime-context.js";
@@ -33,6 +32,7 @@ import { loadLocalhostSeccompProfiles, localhostSeccompPath } from "../spec/prep
 import { newId } from "../../store/id-index.js";
 import { SC_FIELD, validateSandboxConfig } from "./sandbox-config.js";
 import { killInfra, startInfra } from "./infra-container.js";
+import { berthOwnsPodCgroup, podCgroupParent, removePodCgroups } from "./pod-cgroup.js";
 import { podNetworkRequest } from "./pod-network.js";
 import { mountShm, podFilePaths, unmountIfMounted, writePodFiles } from "./pod-files.js";
 import { hostsFile } from "./pod-files.js";
@@ -59,42 +59,21 @@ export class SandboxService {
 
   constructor(private readonly ctx: SandboxDeps) {}
 
-  /** The cgroup path of a sandbox's pod (cgroupfs form), whatever kubelet gave. */
-  static cgroupParent(config: PodSandboxConfig__Output, id: string): string {
-    const parent = config.linux?.cgroup_parent ?? "";
-    return parent !== "" ? parent : SandboxService.defaultCgroupParent(id);
-  }
-
-  /** The pod cgroup berth makes for a pod kubelet gave no cgroup_parent. */
-  static defaultCgroupParent(id: string): string {
-    return `/berth/${id}`;
-  }
-
   /** The OCI cgroupsPath for a process of the pod (the infra or a container). */
   cgroupsPath(parent: string, id: string): string {
     return podCgroupsPath(this.ctx.config.cgroup_driver, parent, id);
   }
 
-  /**
-   * Removes the infra container's cgroup and, when berth made the pod's parent itself
-   * (`/berth/<id>`), that parent too; a parent kubelet owns stays. runc leaves parents behind.
-   */
   private async removeCgroups(parent: string, id: string): Promise<void> {
-    if (this.ctx.config.cgroup_driver === "systemd") return; // the runtime removes scopes
-    const failed = await removeCgroupPath(this.cgroupsPath(parent, id), undefined, 1);
-    if (parent === SandboxService.defaultCgroupParent(id)) {
-      failed.push(...(await removeCgroupPath(parent, undefined, 1)));
-    }
-    if (failed.length > 0) this.ctx.log.warn({ pod_sandbox_id: id, failed }, "pod cgroups left");
+    await removePodCgroups(this.ctx.config.cgroup_driver, parent, id, this.ctx.log);
   }
 
   /**
-   * Without an infra nothing else makes berth's default pod cgroup (`/berth/<id>`): berth does,
-   * so the pod's stats have a cgroup from the start. A parent kubelet gave is kubelet's.
+   * Without an infra nothing else makes berth's default pod cgroup: berth does, so the pod's
+   * stats have a cgroup from the start (pod-cgroup.ts).
    */
   private async makePodCgroup(parent: string, id: string, undo: CleanupStack): Promise<void> {
-    if (this.ctx.config.cgroup_driver === "systemd") return; // the runtime makes scopes
-    if (parent !== SandboxService.defaultCgroupParent(id)) return;
+    if (!berthOwnsPodCgroup(this.ctx.config.cgroup_driver, parent, id)) return;
     undo.push("remove pod cgroups", () => this.removeCgroups(parent, id));
     await makeCgroupPath(parent);
   }
@@ -236,7 +215,7 @@ export class SandboxService {
       steps.mark("network");
       await this.ctx.testPause("sandbox-network", { pod_sandbox_id: id });
     };
-    const cgroupParent = SandboxService.cgroupParent(cfg, id);
+    const cgroupParent = podCgroupParent(cfg, id);
     // Without an infra, the pod cgroup is berth's to make, and it needs nothing of CNI's: it is
     // made while the plugins run (the infra's runtime makes its own, after the network).
     if (infra) await network();
