@@ -36,7 +36,7 @@ export async function removePodCgroups(
 ): Promise<void> {
   if (driver === "systemd") return; // the runtime removes scopes
   const failed = await removeCgroupPath(podCgroupsPath(driver, parent, id), undefined, 1);
-  if (parent === defaultPodCgroupParent(id)) {
+  if (berthOwnsPodCgroup(driver, parent, id)) {
     failed.push(...(await removeCgroupPath(parent, undefined, 1)));
   }
   if (failed.length > 0) log.warn({ pod_sandbox_id: id, failed }, "pod cgroups left");
