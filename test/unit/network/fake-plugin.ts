@@ -10,9 +10,13 @@ import * as path from "node:path";
 const SCRIPT = `#!/bin/sh
 name=\${0##*/}
 calls="$FAKE_STATE/calls"
+# The first free number, claimed by an exclusive create (noclobber; with true, not the special
+# builtin colon, whose failed redirection would end the script): plugins of one pod run
+# side by side, and two must never take the same number (a shared counter file could).
 n=0
-[ -f "$calls/.seq" ] && read -r n < "$calls/.seq"
-echo $((n + 1)) > "$calls/.seq"
+set -C
+until { true > "$calls/$n.claim"; } 2>/dev/null; do n=$((n + 1)); done
+set +C
 base="$calls/$(printf %04d "$n")-$name-$CNI_COMMAND"
 IFS= read -r input || true
 printf '%s\\n' "$input" > "$base.stdin"
