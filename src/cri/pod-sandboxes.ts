@@ -4,6 +4,7 @@ import type { ContainerService } from "../runtime/container/container-service.js
 import type { RuntimeContext } from "../runtime/runtime-context.js";
 import { hasInfra, sandboxState, sandboxStopped } from "../runtime/records.js";
 import { sandboxFullName } from "../runtime/records.js";
+import type { PodContainers } from "../runtime/sandbox/pod-teardown.js";
 import type { SandboxService } from "../runtime/sandbox/sandbox-service.js";
 import { LateCreations } from "../util/late-creations.js";
 import { nowNs } from "../util/time.js";
@@ -28,16 +29,13 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
   // The sandbox service owns the state (set by the infra's exit events); this only reads it.
   const stateOf = sandboxState;
   // Killed (timeout 0, as containerd's StopPodSandbox), then released: their runtime state and
-  // rootfs mount go now, not at RemovePodSandbox.
-  const stopContainers = async (sandboxId: string) => {
-    await Promise.all(
-      containers
-        .idsInSandbox(sandboxId)
-        .map((id) => containers.stop(id, 0).then(() => containers.release(id))),
-    );
-  };
-  const removeContainers = async (sandboxId: string) => {
-    await Promise.all(containers.idsInSandbox(sandboxId).map((id) => containers.remove(id)));
+  // rootfs mount go at StopPodSandbox, not at RemovePodSandbox.
+  const each = (sandboxId: string, fn: (id: string) => Promise<void>) =>
+    Promise.all(containers.idsInSandbox(sandboxId).map(fn)).then(() => undefined);
+  const podContainers: PodContainers = {
+    kill: (sandboxId) => each(sandboxId, (id) => containers.stop(id, 0)),
+    release: (sandboxId) => each(sandboxId, (id) => containers.release(id)),
+    remove: (sandboxId) => each(sandboxId, (id) => containers.remove(id)),
   };
   const list = (filter: Parameters<typeof sandboxMatches>[2]) =>
     // kubelet relists often: read the records in place instead of copying each one.
@@ -71,7 +69,7 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
 
     StopPodSandbox: async (req) => {
       const before = ctx.sandboxes.find(req.pod_sandbox_id);
-      await sandboxes.stop(req.pod_sandbox_id, stopContainers);
+      await sandboxes.stop(req.pod_sandbox_id, podContainers);
       if (before && !sandboxStopped(before)) {
         ctx.events.publish(before.id, before.id, "CONTAINER_STOPPED_EVENT");
       }
@@ -80,7 +78,7 @@ export function podSandboxHandlers(deps: PodDeps): CriHandlers {
 
     RemovePodSandbox: async (req) => {
       const before = ctx.sandboxes.find(req.pod_sandbox_id);
-      await sandboxes.remove(req.pod_sandbox_id, stopContainers, removeContainers);
+      await sandboxes.remove(req.pod_sandbox_id, podContainers);
       if (before) ctx.events.publish(before.id, before.id, "CONTAINER_DELETED_EVENT");
       return {};
     },

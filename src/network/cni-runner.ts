@@ -32,6 +32,7 @@ import {
 } from "./cni-result.js";
 import type { JsonObject, NetworkConfigList } from "./cni-types.js";
 import { type IptablesTools, removeBridgeMasq, usesBridgeMasq } from "./bridge-masq.js";
+import { delNeedsNoNetns } from "./del-without-netns.js";
 
 export type CniOperation = "setup" | "teardown" | "check";
 
@@ -129,6 +130,21 @@ export class CniRunner {
   /** Idempotent: a pod with nothing attached (already torn down) succeeds without running plugins. */
   teardownPodNetwork(req: PodNetworkRequest): Promise<void> {
     return this.observed("teardown", () => this.locks.run(req.sandboxId, () => this.teardown(req)));
+  }
+
+  /**
+   * Whether the pod's networks can be torn down after its netns is gone (del-without-netns.ts):
+   * every attachment's cached config qualifies. An unreadable entry says no.
+   */
+  async deletesWithoutNetns(sandboxId: string): Promise<boolean> {
+    try {
+      const entries = await Promise.all(
+        [POD_IFNAME, LOOPBACK_IFNAME].map((ifName) => this.cache.load(sandboxId, ifName)),
+      );
+      return entries.every((e) => e === undefined || delNeedsNoNetns(e.config));
+    } catch {
+      return false;
+    }
   }
 
   checkPodNetwork(req: PodNetworkRequest): Promise<void> {

@@ -1,8 +1,11 @@
 // The host end of a pod's veth, from its CNI result: a pod without an infra process has no
 // process whose /proc/<pid>/net/dev shows its netns while none of its containers runs, but the
-// host end of its veth counts the same traffic, mirrored (what the pod sends, it receives).
+// host end of its veth counts the same traffic, mirrored (what the pod sends, it receives). At
+// StopPodSandbox, a host end that outlives its released netns is deleted.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import { InternalError } from "../errors.js";
+import type { CommandRunner } from "../util/command.js";
 import type { CniInterface } from "./cni-result.js";
 
 export interface HostVeth {
@@ -44,4 +47,34 @@ export async function hostVethOf(
     if (index !== undefined && link !== undefined && index !== link) paired.push(i.name);
   }
   return paired.length === 1 ? { host: paired[0]!, pod: inPod[0]!.name } : undefined;
+}
+
+/**
+ * After CNI DEL of a pod whose netns was released first (del-without-netns.ts): the kernel drops
+ * the veth with the netns, unless a process still holds the netns. The pod's address is back in
+ * IPAM by then, so such a leftover host end (still on the bridge, its peer still answering for
+ * the address) is deleted, which takes its peer with it. Resolves to whether one was left.
+ */
+export async function removeLeftoverHostVeth(
+  runner: CommandRunner,
+  name: string,
+  sysClassNet = "/sys/class/net",
+  settleMs = 20,
+): Promise<boolean> {
+  const present = () =>
+    fs.access(path.join(sysClassNet, name)).then(
+      () => true,
+      () => false,
+    );
+  if (!(await present())) return false;
+  // The kernel drops a released netns's devices from a work queue: give it a moment.
+  await new Promise((r) => setTimeout(r, settleMs));
+  if (!(await present())) return false;
+  const res = await runner.run("ip", ["link", "delete", name], { timeoutMs: 30_000 });
+  if (res.code !== 0 && (await present())) {
+    throw new InternalError(
+      `cannot delete the pod's leftover veth ${name}: ${res.stderr.toString("utf8").trim()}`,
+    );
+  }
+  return true;
 }

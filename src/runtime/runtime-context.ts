@@ -57,7 +57,7 @@ export interface SandboxDeps extends CommonDeps, SpecHostDeps, StepDeps {
   sandboxes: RecordStore<SandboxRecord>;
   sandboxNames: NameRegistry;
   launcher: ConmonLauncher;
-  cni: Pick<CniRunner, "setupPodNetwork" | "teardownPodNetwork">;
+  cni: Pick<CniRunner, "setupPodNetwork" | "teardownPodNetwork" | "deletesWithoutNetns">;
   exits: ExitWaiters;
   events: EventBus;
 }

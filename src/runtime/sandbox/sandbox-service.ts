@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { FailedPreconditionError } from "../../errors.js";
 import type { PodSandboxConfig__Output } from "../../gen/runtime/v1/PodSandboxConfig.js";
 import { type HostVeth, hostVethOf } from "../../network/host-veth.js";
-import { createNetns, releaseMounts, removeNetns } from "../../network/netns.js";
+import { createNetns, removeNetns } from "../../network/netns.js";
 import { KeyedRwLock } from "../../store/keyed-rw-lock.js";
 import { nowNs } from "../../util/time.js";
 import { settleAll } from "../../util/settle-all.js";
@@ -34,6 +34,13 @@ import { SC_FIELD, validateSandboxConfig } from "./sandbox-config.js";
 import { killInfra, startInfra } from "./infra-container.js";
 import { berthOwnsPodCgroup, podCgroupParent, removePodCgroups } from "./pod-cgroup.js";
 import { podNetworkRequest } from "./pod-network.js";
+import {
+  type PodContainers,
+  networkGoesWithNetns,
+  releasePodMounts,
+  releasePodNetwork,
+  removeLeftoverVeth,
+} from "./pod-teardown.js";
 import { mountShm, podFilePaths, unmountIfMounted, writePodFiles } from "./pod-files.js";
 import { hostsFile } from "./pod-files.js";
 import * as os from "node:os";
@@ -291,10 +298,7 @@ export class SandboxService {
    * Stops every container of the pod, the infra process, and releases the network. Safe to
    * repeat, and for unknown ids.
    */
-  async stop(
-    idOrPrefix: string,
-    stopContainers: (sandboxId: string) => Promise<void>,
-  ): Promise<void> {
+  async stop(idOrPrefix: string, pod: PodContainers): Promise<void> {
     const found = this.ctx.sandboxes.find(idOrPrefix);
     if (!found) return;
     await this.locks.exclusive(found.id, async () => {
@@ -302,35 +306,47 @@ export class SandboxService {
       if (!rec) return;
       this.stopping.add(rec.id);
       const steps = this.ctx.metrics.steps.begin("StopPodSandbox");
+      const killAndRelease = () => pod.kill(rec.id).then(() => pod.release(rec.id));
       try {
         if (hasInfra(rec)) {
           // The containers go before the infra: killing the pod's PID 1 first would kill them
           // with it, and their exits would read as the pod's doing.
-          await stopContainers(rec.id);
+          await killAndRelease();
           steps.mark("containers");
           await this.stopInfra(rec);
           steps.mark("infra");
           await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
-          await this.releaseNetwork(rec);
+          await releasePodNetwork(this.ctx, rec);
           steps.mark("network");
+          await releasePodMounts(this.ctx, rec);
+          steps.mark("mounts");
         } else {
           // No process holds the namespaces: the pod is recorded as ended first (a crash from
-          // here on leaves it NOTREADY), then its containers are killed (timeout 0) while CNI
-          // DEL runs, as nothing of theirs needs the network any more.
+          // here on leaves it NOTREADY), then its containers are killed (timeout 0).
           await this.stopInfra(rec);
           steps.mark("infra");
           await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
-          await settleAll([stopContainers(rec.id), this.releaseNetwork(rec)]);
-          steps.mark("containers-network");
+          if (await networkGoesWithNetns(this.ctx, rec)) {
+            // Once no container runs in them, the namespaces go before CNI DEL: the kernel
+            // drops the veth with the netns, and DEL only gives the address back.
+            await pod.kill(rec.id);
+            steps.mark("containers");
+            const network = async () => {
+              await releasePodMounts(this.ctx, rec);
+              await releasePodNetwork(this.ctx, rec);
+              await removeLeftoverVeth(this.ctx, rec);
+            };
+            await settleAll([pod.release(rec.id), network()]);
+            steps.mark("mounts-network");
+          } else {
+            // CNI DEL needs the netns: it runs while the containers are killed, which need
+            // the network no more; the namespaces go after it.
+            await settleAll([killAndRelease(), releasePodNetwork(this.ctx, rec)]);
+            steps.mark("containers-network");
+            await releasePodMounts(this.ctx, rec);
+            steps.mark("mounts");
+          }
         }
-        // Then one umount for the netns, the IPC/UTS files and the shm mount, after CNI DEL (it
-        // needs the netns).
-        await releaseMounts(
-          this.ctx.runner,
-          [rec.hostNetwork ? "" : rec.netnsPath, ...Object.values(rec.nsFiles ?? {})],
-          [rec.files.shm],
-        );
-        steps.mark("mounts");
         if (!sandboxStopped(rec)) {
           await this.ctx.sandboxes.update(rec.id, (r) => {
             r.stoppedAt = nowNs();
@@ -354,35 +370,17 @@ export class SandboxService {
     if (infraRunning(cur)) await this.onInfraExit(await killInfra(this.ctx, rec));
   }
 
-  /** CNI DEL (idempotent, also after a restart or when the netns is gone); the caller then
-   *  releases the netns. */
-  private async releaseNetwork(rec: SandboxRecord): Promise<void> {
-    if (rec.hostNetwork) return;
-    if (rec.networkAttached) {
-      await this.ctx.cni.teardownPodNetwork(podNetworkRequest(rec.config, rec.id, rec.netnsPath));
-      // The addresses went back to IPAM: a stopped pod reports none (as containerd does).
-      await this.ctx.sandboxes.update(rec.id, (r) => {
-        r.networkAttached = false;
-        r.ips = [];
-      });
-    }
-  }
-
   /** Removes a stopped (or stops then removes) sandbox; unknown ids succeed. */
-  async remove(
-    idOrPrefix: string,
-    stopContainers: (sandboxId: string) => Promise<void>,
-    removeContainers: (sandboxId: string) => Promise<void>,
-  ): Promise<void> {
+  async remove(idOrPrefix: string, pod: PodContainers): Promise<void> {
     const found = this.ctx.sandboxes.find(idOrPrefix);
     if (!found) return;
     const steps = this.ctx.metrics.steps.begin("RemovePodSandbox");
-    await this.stop(found.id, stopContainers);
+    await this.stop(found.id, pod);
     steps.mark("stop");
     await this.locks.exclusive(found.id, async () => {
       const rec = this.ctx.sandboxes.get(found.id);
       if (!rec) return;
-      await removeContainers(rec.id);
+      await pod.remove(rec.id);
       steps.mark("containers");
       if (hasInfra(rec)) await this.ctx.ociRuntime(rec.runtimeHandler).delete(rec.id, true);
       steps.mark("runtime-delete");

@@ -344,4 +344,48 @@ describe("network/cni-runner (fake plugins)", () => {
       "loopback DEL",
     ]);
   });
+
+  it("tells from the cached configs whether a pod's networks can be torn down without its netns", async () => {
+    const runner = makeRunner();
+    expect(await runner.deletesWithoutNetns("sb1"), "nothing attached").to.equal(true);
+    await runner.setupPodNetwork(request());
+    expect(await runner.deletesWithoutNetns("sb1"), "fakebr, fakepm").to.equal(false);
+    await runner.teardownPodNetwork(request());
+
+    // The same plugins under the names of the reference plugins del-without-netns.ts knows.
+    const named = await FakePlugins.create(["bridge", "portmap", "loopback"]);
+    try {
+      const dir = path.join(named.root, "net.d");
+      await fs.mkdir(dir);
+      const list = (ipam: string) =>
+        JSON.stringify({
+          cniVersion: "1.0.0",
+          name: "namednet",
+          plugins: [
+            { type: "bridge", bridge: "nbr0", ipam: { type: ipam } },
+            { type: "portmap", capabilities: { portMappings: true } },
+          ],
+        });
+      const namedRunner = new CniRunner({
+        runner: new ProcessRunner(),
+        logger: silentLogger(),
+        confDirs: [dir],
+        pluginDirs: [named.pluginDir],
+        cacheDir,
+        baseEnv: named.env(),
+      });
+      await fs.writeFile(path.join(dir, "10-named.conflist"), list("host-local"));
+      await namedRunner.setupPodNetwork(request());
+      expect(await namedRunner.deletesWithoutNetns("sb1"), "bridge + host-local").to.equal(true);
+      // The config cached at ADD decides, not the one on disk now.
+      await fs.writeFile(path.join(dir, "10-named.conflist"), list("dhcp"));
+      expect(await namedRunner.deletesWithoutNetns("sb1")).to.equal(true);
+      await namedRunner.teardownPodNetwork(request());
+      await namedRunner.setupPodNetwork(request());
+      expect(await namedRunner.deletesWithoutNetns("sb1"), "bridge + dhcp").to.equal(false);
+      await namedRunner.teardownPodNetwork(request());
+    } finally {
+      await named.cleanup();
+    }
+  });
 });

@@ -3,7 +3,8 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readHostVethStats } from "../../../src/metrics/netdev.js";
-import { hostVethOf } from "../../../src/network/host-veth.js";
+import { hostVethOf, removeLeftoverHostVeth } from "../../../src/network/host-veth.js";
+import type { CommandRunner, RunResult } from "../../../src/util/command.js";
 
 describe("network: the host end of a pod's veth", () => {
   let sys: string;
@@ -80,5 +81,45 @@ describe("network: the host end of a pod's veth", () => {
     });
     expect(await readHostVethStats({ host: "vethgone", pod: "eth0" }, sys)).to.equal(undefined);
     expect(await readHostVethStats({ host: "../veth1", pod: "eth0" }, sys)).to.equal(undefined);
+  });
+
+  describe("a host end left after its netns was released", () => {
+    /** Runs nothing real: records the call and, when `removes`, deletes the fake link dir. */
+    function runner(calls: string[], removes: boolean, code = 0): CommandRunner {
+      return {
+        run: async (file, args) => {
+          calls.push([file, ...args].join(" "));
+          if (removes) await fs.rm(path.join(sys, args[2] ?? ""), { recursive: true });
+          const empty = Buffer.alloc(0);
+          const stderr = Buffer.from(
+            code === 0 ? "" : "RTNETLINK answers: Operation not permitted",
+          );
+          return { code, signal: null, stdout: empty, stderr, timedOut: false, truncated: false };
+        },
+      } satisfies { run: (...a: Parameters<CommandRunner["run"]>) => Promise<RunResult> };
+    }
+
+    it("does nothing when the kernel already dropped it (or drops it while it waits)", async () => {
+      const calls: string[] = [];
+      expect(await removeLeftoverHostVeth(runner(calls, true), "vethgone", sys, 1)).to.equal(false);
+      await link("vethgoing", 7, 8);
+      const going = removeLeftoverHostVeth(runner(calls, true), "vethgoing", sys, 50);
+      setTimeout(() => void fs.rm(path.join(sys, "vethgoing"), { recursive: true }), 10);
+      expect(await going).to.equal(false);
+      expect(calls).to.deep.equal([]);
+    });
+
+    it("deletes one that stays, and fails when it cannot", async () => {
+      const calls: string[] = [];
+      await link("vethheld", 7, 8);
+      expect(await removeLeftoverHostVeth(runner(calls, true), "vethheld", sys, 1)).to.equal(true);
+      expect(calls).to.deep.equal(["ip link delete vethheld"]);
+      await link("vethstuck", 9, 10);
+      const err = await removeLeftoverHostVeth(runner(calls, false, 2), "vethstuck", sys, 1).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(String(err)).to.include("cannot delete the pod's leftover veth vethstuck");
+    });
   });
 });

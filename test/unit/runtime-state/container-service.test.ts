@@ -14,7 +14,7 @@ import {
   isRunning,
 } from "../../../src/runtime/records.js";
 import { containerConfig, sandboxConfig } from "../runtime-spec/fixtures.js";
-import { type Harness, harness } from "./service-fakes.js";
+import { type Harness, fakePodContainers, harness } from "./service-fakes.js";
 
 const exists = (p: string) =>
   access(p).then(
@@ -118,7 +118,7 @@ describe("services: ContainerService with fakes", () => {
 
   it("refuses to start a container of a stopped pod", async () => {
     const c = await create();
-    await h.sandboxes.stop(sandboxId, () => Promise.resolve());
+    await h.sandboxes.stop(sandboxId, fakePodContainers());
     const err = await refusal(h.containers.start(c.id));
     expect(err).to.be.instanceOf(FailedPreconditionError);
     expect(containerState(rec(c.id))).to.equal("CONTAINER_CREATED");

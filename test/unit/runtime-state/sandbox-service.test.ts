@@ -7,7 +7,7 @@ import { access, readdir } from "node:fs/promises";
 import * as path from "node:path";
 import { sandboxReady, sandboxState, sandboxStopped } from "../../../src/runtime/records.js";
 import { sandboxConfig } from "../runtime-spec/fixtures.js";
-import { type Harness, harness } from "./service-fakes.js";
+import { type Harness, fakePodContainers, harness } from "./service-fakes.js";
 
 const exists = (p: string) =>
   access(p).then(
@@ -36,7 +36,6 @@ describe("services: SandboxService with fakes", () => {
         resources: null,
       },
     });
-  const noContainers = () => Promise.resolve();
 
   it("runs a pod: netns, CNI ADD, infra created and started, a READY record", async () => {
     const id = await h.sandboxes.run(config(), "");
@@ -90,12 +89,8 @@ describe("services: SandboxService with fakes", () => {
   it("stops a pod once: infra killed, CNI DEL once, NOTREADY; a second stop changes nothing", async () => {
     const id = await h.sandboxes.run(config(), "");
     const netns = h.deps.sandboxes.get(id)!.netnsPath;
-    const stopped: string[] = [];
-    const stopContainers = (sb: string) => {
-      stopped.push(sb);
-      return Promise.resolve();
-    };
-    await h.sandboxes.stop(id, stopContainers);
+    const pod = fakePodContainers();
+    await h.sandboxes.stop(id, pod);
     const rec = h.deps.sandboxes.get(id)!;
     expect([sandboxState(rec), sandboxStopped(rec), rec.networkAttached]).to.deep.equal([
       "SANDBOX_NOTREADY",
@@ -110,17 +105,17 @@ describe("services: SandboxService with fakes", () => {
       `kill ${id} SIGKILL --all`,
     ]);
 
-    await h.sandboxes.stop(id, stopContainers);
+    await h.sandboxes.stop(id, pod);
     const after = h.deps.sandboxes.get(id)!;
     expect(after.stoppedAt).to.equal(rec.stoppedAt);
     expect(h.cni.deleted).to.deep.equal([id]);
     expect(h.runtime.calls.filter((c) => c.startsWith("kill")).length).to.equal(1);
-    expect(stopped).to.deep.equal([id, id]);
+    expect(pod.calls).to.deep.equal([`kill ${id}`, `release ${id}`, `kill ${id}`, `release ${id}`]);
     // Its own stop is no news: no CONTAINER_STOPPED_EVENT from the service.
     await h.settle();
     expect(h.events.filter((e) => e.type === "CONTAINER_STOPPED_EVENT")).to.deep.equal([]);
     // Unknown ids stop (and remove) fine.
-    await h.sandboxes.stop("feedbeef", stopContainers);
+    await h.sandboxes.stop("feedbeef", pod);
   });
 
   it("an infra that dies on its own makes the pod NOTREADY and is published once", async () => {
@@ -135,18 +130,16 @@ describe("services: SandboxService with fakes", () => {
 
   it("removes a pod (stopping it first): record, name, runtime state, pod dir all gone", async () => {
     const id = await h.sandboxes.run(config(), "");
-    const removed: string[] = [];
-    await h.sandboxes.remove(id, noContainers, (sb) => {
-      removed.push(sb);
-      return Promise.resolve();
-    });
-    expect([h.deps.sandboxes.get(id), removed]).to.deep.equal([undefined, [id]]);
+    const pod = fakePodContainers();
+    await h.sandboxes.remove(id, pod);
+    expect(h.deps.sandboxes.get(id)).to.equal(undefined);
+    expect(pod.calls).to.deep.equal([`kill ${id}`, `release ${id}`, `remove ${id}`]);
     expect(h.cni.deleted).to.deep.equal([id]);
     expect(await h.runtime.state(id)).to.equal(undefined);
     expect(await exists(h.deps.paths.pod(id))).to.equal(false);
     // The name is free again.
     const second = await h.sandboxes.run(config(), "");
     expect(second).to.not.equal(id);
-    await h.sandboxes.remove("feedbeef", noContainers, noContainers);
+    await h.sandboxes.remove("feedbeef", fakePodContainers());
   });
 });

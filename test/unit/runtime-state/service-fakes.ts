@@ -32,6 +32,7 @@ import type {
 } from "../../../src/runtime/runtime-context.js";
 import { ContainerService } from "../../../src/runtime/container/container-service.js";
 import { SandboxService } from "../../../src/runtime/sandbox/sandbox-service.js";
+import type { PodContainers } from "../../../src/runtime/sandbox/pod-teardown.js";
 import { NameRegistry } from "../../../src/store/name-registry.js";
 import { RecordStore } from "../../../src/store/record-store.js";
 import type { CommandRunner, RunResult } from "../../../src/util/command.js";
@@ -187,6 +188,20 @@ export class FakeCni {
   attachedSandboxIds(): Promise<string[]> {
     return Promise.resolve([...this.attached.keys()]);
   }
+  /** What deletesWithoutNetns answers. */
+  netnsFreeDel = true;
+  deletesWithoutNetns(): Promise<boolean> {
+    return Promise.resolve(this.netnsFreeDel);
+  }
+}
+
+/** A pod's containers as StopPodSandbox/RemovePodSandbox see them; `calls` has "kill <pod>"... */
+export function fakePodContainers(calls: string[] = []): PodContainers & { calls: string[] } {
+  const record = (what: string) => (sandboxId: string) => {
+    calls.push(`${what} ${sandboxId}`);
+    return Promise.resolve();
+  };
+  return { calls, kill: record("kill"), release: record("release"), remove: record("remove") };
 }
 
 /** An image whose snapshot is an empty dir; `released` counts the ended leases. */
