@@ -327,17 +327,17 @@ export class SandboxService {
           steps.mark("infra");
           await this.ctx.testPause("stop-pod-sandbox", { pod_sandbox_id: rec.id });
           if (await networkGoesWithNetns(this.ctx, rec)) {
-            // Once no container runs in them, the namespaces go before CNI DEL: the kernel
-            // drops the veth with the netns, and DEL only gives the address back.
-            await pod.kill(rec.id);
-            steps.mark("containers");
+            // The namespaces go before CNI DEL, while the containers are killed: the kernel
+            // drops the veth with the netns once their last process is gone, and DEL only
+            // gives the address back. A veth still there after that is deleted.
             const network = async () => {
               await releasePodMounts(this.ctx, rec);
               await releasePodNetwork(this.ctx, rec);
-              await removeLeftoverVeth(this.ctx, rec);
             };
-            await settleAll([pod.release(rec.id), network()]);
-            steps.mark("mounts-network");
+            await settleAll([killAndRelease(), network()]);
+            steps.mark("containers-mounts-network");
+            await removeLeftoverVeth(this.ctx, rec);
+            steps.mark("veth");
           } else {
             // CNI DEL needs the netns: it runs while the containers are killed, which need
             // the network no more; the namespaces go after it.

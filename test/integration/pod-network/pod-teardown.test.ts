@@ -136,10 +136,10 @@ describe("StopPodSandbox releases a pod's namespaces before its network", functi
     await writeConflist();
     const pod = await runPod("ns-first");
     const { podId } = pod;
-    const before = await stopsThrough("mounts-network");
+    const before = await stopsThrough("containers-mounts-network");
     await e().berthd.client.call.StopPodSandbox({ pod_sandbox_id: podId });
     await expectNetworkGone(pod);
-    expect(await stopsThrough("mounts-network")).to.equal(before + 1);
+    expect(await stopsThrough("containers-mounts-network")).to.equal(before + 1);
     await e().berthd.client.call.RemovePodSandbox({ pod_sandbox_id: podId });
   });
 
