@@ -13,12 +13,11 @@ import {
   type HostNetState,
   bridgePorts,
   cniCacheEntries,
+  enterPodNetworkSuite,
   iptablesLinesWith,
   netnsLeftovers,
   podDirs,
-  podNetworkSkipReason,
   restoreHostNetState,
-  saveHostNetState,
   subnetPrefix,
 } from "./probes.js";
 
@@ -53,12 +52,7 @@ describe("CNI failures over the CRI (broken config, failing plugin)", function (
   const networkName = `bt-${net.bridge.slice(2)}`;
 
   before(async function () {
-    const why = await podNetworkSkipReason();
-    if (why !== undefined) {
-      console.log(`    skipped: ${why}`);
-      this.skip();
-    }
-    saved = await saveHostNetState();
+    saved = await enterPodNetworkSuite(this);
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), "berth-cnifail-"));
     confDir = path.join(tmp, "net.d");
     pluginDir = path.join(tmp, "plugins");

@@ -16,17 +16,16 @@ import {
   type HostNetState,
   bridgePorts,
   cniCacheEntries,
+  enterPodNetworkSuite,
   iptablesLinesWith,
   linkExists,
   natChains,
   netnsLeftovers,
   podChains,
   podDirs,
-  podNetworkSkipReason,
   processCpuSeconds,
   reservations,
   restoreHostNetState,
-  saveHostNetState,
   subnetPrefix,
 } from "./probes.js";
 
@@ -40,12 +39,7 @@ describe("pod network churn and pod CIDR (CRI, default bridge)", function () {
   let saved: HostNetState | undefined;
 
   before(async function () {
-    const why = await podNetworkSkipReason();
-    if (why !== undefined) {
-      console.log(`    skipped: ${why}`);
-      this.skip();
-    }
-    saved = await saveHostNetState();
+    saved = await enterPodNetworkSuite(this);
     env = await startPodEnv();
   });
   afterEach(async () => {

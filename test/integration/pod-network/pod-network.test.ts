@@ -18,15 +18,14 @@ import {
   type HostNetState,
   bridgePorts,
   cniCacheEntries,
+  enterPodNetworkSuite,
   iptablesLinesWith,
   netnsLeftovers,
   ownTarget,
   podChains,
   podDirs,
-  podNetworkSkipReason,
   reservations,
   restoreHostNetState,
-  saveHostNetState,
   subnetPrefix,
   tcpRead,
 } from "./probes.js";
@@ -37,12 +36,7 @@ describe("pod network over the CRI (bridge, host-local, portmap)", function () {
   let saved: HostNetState | undefined;
 
   before(async function () {
-    const why = await podNetworkSkipReason();
-    if (why !== undefined) {
-      console.log(`    skipped: ${why}`);
-      this.skip();
-    }
-    saved = await saveHostNetState();
+    saved = await enterPodNetworkSuite(this);
     env = await startPodEnv();
   });
   afterEach(async () => {

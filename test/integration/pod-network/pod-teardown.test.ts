@@ -19,13 +19,12 @@ import {
 import {
   type HostNetState,
   bridgePorts,
+  enterPodNetworkSuite,
   iptablesLinesWith,
   linkExists,
   natChains,
   podChains,
-  podNetworkSkipReason,
   restoreHostNetState,
-  saveHostNetState,
 } from "./probes.js";
 
 const NETWORK = "bt-teardown";
@@ -39,12 +38,7 @@ describe("StopPodSandbox releases a pod's namespaces before its network", functi
   const holders: ChildProcess[] = [];
 
   before(async function () {
-    const why = await podNetworkSkipReason();
-    if (why !== undefined) {
-      console.log(`    skipped: ${why}`);
-      this.skip();
-    }
-    saved = await saveHostNetState();
+    saved = await enterPodNetworkSuite(this);
     confDir = await fs.mkdtemp(path.join(os.tmpdir(), "berth-teardown-net-"));
     ipamDir = path.join(confDir, "ipam");
     env = await startPodEnv({ cniConfDir: confDir });
@@ -132,15 +126,18 @@ describe("StopPodSandbox releases a pod's namespaces before its network", functi
     expect(await fs.stat(netnsPath).catch(() => undefined), "netns file").to.equal(undefined);
   }
 
+  /** StopPodSandbox, which must take `step`; nothing of the pod's network is left; remove. */
+  async function stopAndCheck(pod: Awaited<ReturnType<typeof runPod>>, step: string) {
+    const before = await stopsThrough(step);
+    await e().berthd.client.call.StopPodSandbox({ pod_sandbox_id: pod.podId });
+    await expectNetworkGone(pod);
+    expect(await stopsThrough(step), `StopPodSandbox step ${step}`).to.equal(before + 1);
+    await e().berthd.client.call.RemovePodSandbox({ pod_sandbox_id: pod.podId });
+  }
+
   it("netns first on bridge + host-local + portmap: veth, address and masquerade gone at return", async () => {
     await writeConflist();
-    const pod = await runPod("ns-first");
-    const { podId } = pod;
-    const before = await stopsThrough("containers-mounts-network");
-    await e().berthd.client.call.StopPodSandbox({ pod_sandbox_id: podId });
-    await expectNetworkGone(pod);
-    expect(await stopsThrough("containers-mounts-network")).to.equal(before + 1);
-    await e().berthd.client.call.RemovePodSandbox({ pod_sandbox_id: podId });
+    await stopAndCheck(await runPod("ns-first"), "containers-mounts-network");
   });
 
   it("a process still holding the netns: its veth is deleted all the same", async () => {
@@ -163,12 +160,6 @@ describe("StopPodSandbox releases a pod's namespaces before its network", functi
 
   it("a plugin whose DEL may need the netns (tuning): DEL runs first, and all is released", async () => {
     await writeConflist([{ type: "tuning" }]);
-    const pod = await runPod("del-first");
-    const { podId } = pod;
-    const before = await stopsThrough("containers-network");
-    await e().berthd.client.call.StopPodSandbox({ pod_sandbox_id: podId });
-    await expectNetworkGone(pod);
-    expect(await stopsThrough("containers-network")).to.equal(before + 1);
-    await e().berthd.client.call.RemovePodSandbox({ pod_sandbox_id: podId });
+    await stopAndCheck(await runPod("del-first"), "containers-network");
   });
 });

@@ -44,6 +44,19 @@ export async function podNetworkSkipReason(): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * A pod-network suite's first step: skips the suite (saying why) where it cannot run, else saves
+ * the host state it may change, for restoreHostNetState.
+ */
+export async function enterPodNetworkSuite(ctx: Mocha.Context): Promise<HostNetState> {
+  const why = await podNetworkSkipReason();
+  if (why !== undefined) {
+    console.log(`    skipped: ${why}`);
+    ctx.skip();
+  }
+  return saveHostNetState();
+}
+
 /** The first three octets of a /24 ("10.1.2.0/24" → "10.1.2."). */
 export function subnetPrefix(subnet: string): string {
   return subnet.split(".").slice(0, 3).join(".") + ".";
