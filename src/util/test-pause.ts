@@ -18,6 +18,7 @@ export const TEST_PAUSE_STEPS = [
   "stop-container", // stop signal sent, exit not yet recorded
   "remove-container", // runtime record deleted, mounts and record not yet removed
   "stop-pod-sandbox", // containers and infra stopped, network not yet released
+  "stop-pod-network", // infra-less, netns first: the namespaces released, CNI DEL not yet run
   "remove-pod-sandbox", // infra deleted in the runtime, cgroups, dirs and record not yet
 ] as const;
 

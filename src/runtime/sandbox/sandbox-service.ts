@@ -332,6 +332,7 @@ export class SandboxService {
             // gives the address back. A veth still there after that is deleted.
             const network = async () => {
               await releasePodMounts(this.ctx, rec);
+              await this.ctx.testPause("stop-pod-network", { pod_sandbox_id: rec.id });
               await releasePodNetwork(this.ctx, rec);
             };
             await settleAll([killAndRelease(), network()]);

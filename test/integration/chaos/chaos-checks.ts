@@ -183,6 +183,14 @@ function ipReservations(b: Berthd): string[] {
   return out;
 }
 
+/** iptables rules and chains naming a seen pod (the bridge plugin's masquerade, portmap's). */
+function iptablesOf(seen: Seen): string[] {
+  const text = ["nat", "filter"]
+    .map((t) => execFileSync("iptables-save", ["-t", t], { encoding: "utf8" }))
+    .join("\n");
+  return text.split("\n").filter((l) => [...seen.pods].some((id) => l.includes(id)));
+}
+
 export interface Leftovers {
   [what: string]: string[];
 }
@@ -196,6 +204,7 @@ export function leftovers(env: PodEnv, seen: Seen): Leftovers {
     netns: ls(path.join(b.state, "netns")),
     veths: veths(env.bridge),
     "ip reservations": ipReservations(b),
+    iptables: iptablesOf(seen),
     cgroups: cgroupsOf(seen),
     "exit files": ls(path.join(b.state, "exits")),
     "runtime state": ls(path.join(b.state, "runtimes")).flatMap((h) =>

@@ -140,6 +140,19 @@ describe("chaos: kill -9 at each lifecycle step", function () {
     await settle();
   });
 
+  it("StopPodSandbox, its pod's namespaces released, CNI DEL not yet run", async () => {
+    await relaunch(env, "stop-pod-network");
+    const { podId } = await podWith("chaos-stopnet", { start: true });
+    await crashDuring(env, seen, () =>
+      env.berthd.client.call.StopPodSandbox({ pod_sandbox_id: podId }),
+    );
+    const st = await env.berthd.client.call.PodSandboxStatus({ pod_sandbox_id: podId });
+    expect(st.status!.state).to.equal("SANDBOX_NOTREADY");
+    // The address and the masquerade are still held: the StopPodSandbox that settle() sends
+    // gives them back (CNI DEL without the netns), and assertNothingLeft checks both.
+    await settle();
+  });
+
   it("RemovePodSandbox", async () => {
     await relaunch(env, "remove-pod-sandbox");
     const { podId } = await podWith("chaos-rmp", { start: true });
