@@ -10,6 +10,7 @@ import type { CommandRunner } from "../util/command.js";
 import { settleAll } from "../util/settle-all.js";
 import { type CachedAttachment, CniResultCache } from "./cni-cache.js";
 import { type CniConfigLookup, loadCniConfigFromDirs } from "./cni-config.js";
+import { CniConfigCache } from "./cni-config-cache.js";
 import {
   type CapabilityArgs,
   type ExecPluginOptions,
@@ -104,8 +105,12 @@ export class CniRunner {
   /** Operations on one sandbox run one after another; different sandboxes in parallel. */
   private readonly locks = new KeyedMutex();
 
+  /** The config CNI ADD uses, read again only when its files change (Status reads it afresh). */
+  private readonly configs: CniConfigCache;
+
   constructor(private readonly opts: CniRunnerOptions) {
     this.cache = new CniResultCache(opts.cacheDir);
+    this.configs = new CniConfigCache(opts.confDirs, opts.pluginDirs);
   }
 
   /** The config lookup behind Status' NetworkReady condition. */
@@ -165,7 +170,7 @@ export class CniRunner {
   }
 
   private async setup(req: PodNetworkRequest): Promise<PodNetworkStatus> {
-    const found = await this.loadConfig();
+    const found = await this.configs.lookup();
     if (!found.ok) throw new FailedPreconditionError(`network not ready: ${found.reason}`);
     if (!(await exists(req.netnsPath))) {
       throw new FailedPreconditionError(
