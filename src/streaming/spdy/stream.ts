@@ -95,6 +95,18 @@ export class SpdyStream extends Duplex {
     this.credit();
   }
 
+  /**
+   * Credits after every read as well. Node calls _read only while no earlier _read is pending,
+   * and only a push ends one; a consumer that takes the last bytes of a peer that has stopped
+   * sending would leave them uncredited, and a session paused for this stream paused for good
+   * (with every other stream of the connection stalled behind it).
+   */
+  override read(size?: number): unknown {
+    const chunk: unknown = super.read(size);
+    this.credit();
+    return chunk;
+  }
+
   /** Reports what left the buffer since last time (also at 'end', when _read is no more). */
   private credit(): void {
     const consumed = this.pushedBytes - this.readableLength - this.creditedBytes;

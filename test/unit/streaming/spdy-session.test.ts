@@ -1,5 +1,6 @@
 // The SPDY/3.1 session over a real TCP pair, driven frame by frame by the test client.
 import { once } from "node:events";
+import { Writable } from "node:stream";
 import { expect } from "chai";
 import { GOAWAY_STATUS, RST_STATUS, encodeFrame } from "../../../src/streaming/spdy/frames.js";
 import { SpdySession } from "../../../src/streaming/spdy/session.js";
@@ -165,6 +166,47 @@ describe("SPDY session", () => {
     await client.until("the ping reply", () => client!.frames("ping").length === 1);
     const credited = client.frames("window_update", 0).reduce((n, f) => n + f.delta, 0);
     expect(credited).to.equal(sent.length);
+  });
+
+  it("a stream read to its last byte without FIN lets the connection go on (no stream stalls)", async () => {
+    const t = await setup();
+    client = t.client;
+    const a = client.open({ streamtype: "data", requestid: "0" });
+    const sa = await t.nextStream();
+    sa.reply();
+    sa.pause();
+    // spdystream ignores windows: 400 KiB in, no FIN (the port-forward client keeps writing
+    // nothing more while it waits for its echo), then a second connection's stream and a PING.
+    const sent = Buffer.alloc(400 * KiB, 7);
+    for (let off = 0; off < sent.length; off += 16 * KiB) {
+      client.data(a, sent.subarray(off, off + 16 * KiB));
+    }
+    const b = client.open({ streamtype: "data", requestid: "1" });
+    client.data(b, "second connection");
+    client.send({ type: "ping", id: 1 });
+    // Its consumer takes every byte through a pipe into a slower writer (as port-forward pipes
+    // into its socket), so the stream pauses and resumes on the writer's backpressure.
+    let got = 0;
+    sa.pipe(
+      new Writable({
+        highWaterMark: 16 * KiB,
+        write: (c: Buffer, _e, cb) => {
+          got += c.length;
+          setTimeout(cb, 1);
+        },
+      }),
+    );
+    await client.until("stream A read to its end", () => got === sent.length);
+    // The socket was held while A was full; A is empty now, so the rest must come through.
+    await client.until("the ping reply", () => client!.frames("ping").length === 1);
+    const sb = await t.nextStream();
+    expect(sb.id).to.equal(b);
+    sb.reply();
+    sb.resume();
+    const [chunk] = (await once(sb, "data")) as [Buffer];
+    expect(chunk.toString()).to.equal("second connection");
+    const credited = client.frames("window_update", a).reduce((n, f) => n + f.delta, 0);
+    expect(credited, "A's window credited for every byte read").to.equal(sent.length);
   });
 
   it("a client RST_STREAM ends the stream quietly; reset() sends RST_STREAM CANCEL", async () => {
