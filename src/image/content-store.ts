@@ -5,7 +5,7 @@
 // writes of one digest share a single download. A writer may pass a tap, a second destination
 // that gets the same bytes as they arrive (the puller unpacks a layer while it downloads).
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, promises as fs } from "node:fs";
+import { type WriteStream, createReadStream, createWriteStream, promises as fs } from "node:fs";
 import * as path from "node:path";
 import { Readable, Transform, Writable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -188,13 +188,14 @@ export class ContentStore {
       this.ingestDir,
       `${path.basename(target)}.${randomBytes(6).toString("hex")}.partial`,
     );
+    let file: WriteStream | undefined;
     try {
       // A registry stream verifies digest and size itself and errors instead of ending when
       // they differ: hashing its bytes a second time would only cost CPU.
       const verified =
         source instanceof VerifyingStream && source.digest === digest && source.size === size;
       const meter = new IngestMeter(verified ? undefined : algorithm, size, what, onProgress);
-      const file = createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 1 << 20 });
+      file = createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 1 << 20 });
       await pipeline(source, meter, tap ? new Tee(file, tap) : file);
       if (meter.count !== size) {
         throw new DigestMismatchError(`${what}: got ${meter.count} bytes, expected ${size}`);
@@ -215,6 +216,13 @@ export class ContentStore {
       await fsyncDir(path.dirname(target));
     } catch (err) {
       if (!source.destroyed) source.destroy();
+      // The file stream opens its file in the background: a failure that came first must not
+      // remove the name before that open has made it.
+      if (file && !file.closed) {
+        const f = file;
+        f.destroy();
+        await new Promise<void>((resolve) => f.once("close", () => resolve()));
+      }
       await fs.rm(tmp, { force: true });
       throw err;
     }
