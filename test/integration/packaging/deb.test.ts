@@ -111,6 +111,7 @@ describe("packaging: the berth .deb, installed, upgraded and purged with dpkg", 
       "catatonit",
       "containernetworking-plugins",
       "iptables",
+      "iproute2",
       "socat",
     ]) {
       expect(depends, `Depends: ${f.Depends}`).to.include(d);
