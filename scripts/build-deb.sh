@@ -43,6 +43,7 @@ Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
 Depends: nodejs (>= 20), runc | crun, conmon, catatonit, containernetworking-plugins, iptables, iproute2, util-linux (>= 2.23), socat, libc6 (>= 2.28), libstdc++6, libgcc-s1
+Recommends: e2fsprogs
 Section: admin
 Priority: optional
 Description: Kubernetes container runtime (CRI) on Node.js

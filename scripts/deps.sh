@@ -8,6 +8,7 @@ APT_PACKAGES=(
   containernetworking-plugins         # CNI plugins (bridge, host-local, loopback, portmap)
   iptables iproute2 util-linux attr   # portmap's rules, ip/veth, unshare/nsenter/mount, setfattr
   socat                               # port-forward: one per connection inside a pod's netns
+  e2fsprogs                           # chattr: the snapshot store's top-directory flag on ext4
   docker-registry apache2-utils       # the test registry and htpasswd for its basic auth
   busybox-static zstd openssl         # test images, zstd layers, the token server's certificate
   prometheus curl                     # the real scraper in the metrics tests

@@ -17,6 +17,7 @@ import { FailedPreconditionError, NotFoundError, errorMessage } from "../errors.
 import type { Logger } from "../log.js";
 import { fsyncDir, writeJsonAtomic } from "../util/atomic-file.js";
 import type { CommandRunner } from "../util/command.js";
+import { markTopDirectory } from "../util/top-directory.js";
 import { chainIdOf, isSha256Digest } from "./unpack/chain-id.js";
 import { LayerUnpack } from "./unpack/unpack-layer.js";
 import { WorkerLayerUnpack } from "./unpack/worker-unpack.js";
@@ -86,7 +87,10 @@ export class SnapshotStore {
     private readonly inWorker: boolean,
   ) {}
 
-  /** Opens (creating) `<root>/snapshots`, drops crash leftovers and loads every snapshot. */
+  /**
+   * Opens (creating) `<root>/snapshots`, marks it a top directory (top-directory.ts), drops crash
+   * leftovers and loads every snapshot.
+   */
   static async open(opts: {
     root: string;
     runner: CommandRunner;
@@ -101,6 +105,8 @@ export class SnapshotStore {
       opts.unpackInWorker ?? true,
     );
     await fs.mkdir(store.dir, { recursive: true, mode: 0o700 });
+    // Each snapshot in a block group of its own: see top-directory.ts.
+    await markTopDirectory(opts.runner, store.dir, opts.logger);
     await store.load();
     return store;
   }

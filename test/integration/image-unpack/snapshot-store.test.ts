@@ -109,6 +109,24 @@ describe("image unpack: snapshot store (root)", function () {
     expect(String(caught)).to.match(/parent snapshot .* does not exist/);
   });
 
+  it("marks its directory a top directory on ext2/3/4 (snapshots spread over block groups)", async function () {
+    const real = new ProcessRunner();
+    await fs.mkdir(root, { recursive: true });
+    const fsType = (await real.run("stat", ["-f", "-c", "%T", root])).stdout.toString().trim();
+    if (!fsType.startsWith("ext")) {
+      console.log(`    skipped: ${root} is on ${fsType}, which has no top-directory flag`);
+      this.skip();
+    }
+    const store = await open();
+    expect(runner.calls).to.include("chattr");
+    const r = await real.run("lsattr", ["-d", store.dir]);
+    expect(r.code, r.stderr.toString()).to.equal(0);
+    const [attrs] = r.stdout.toString().trim().split(/\s+/);
+    expect(attrs, "lsattr's attribute field").to.include("T");
+    // Set on every open; a second one finds it there and still opens.
+    await open();
+  });
+
   it("reloads committed snapshots and removes crash leftovers at open", async function () {
     const first = await open();
     for (const l of layers.slice(0, 2)) await first.prepare(l);

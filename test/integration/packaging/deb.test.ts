@@ -117,6 +117,8 @@ describe("packaging: the berth .deb, installed, upgraded and purged with dpkg", 
       expect(depends, `Depends: ${f.Depends}`).to.include(d);
     }
     expect(depends.some((d) => d.startsWith("util-linux"))).to.equal(true);
+    // chattr, for a placement hint only: berth runs without it.
+    expect(f.Recommends).to.equal("e2fsprogs");
     expect(f.Maintainer).to.match(/<[^@>]+@[^>]+>/);
     expect(f.Description).to.match(/CRI/);
     // The maintainer scripts and the conffile are in the control archive.
