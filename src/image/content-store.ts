@@ -3,7 +3,9 @@
 // size, fsynced and only then renamed into place: a file under blobs/ is always complete and
 // correct. Whatever a crash leaves in ingest/ is removed when the store is opened. Concurrent
 // writes of one digest share a single download. A writer may pass a tap, a second destination
-// that gets the same bytes as they arrive (the puller unpacks a layer while it downloads).
+// that gets the same bytes as they arrive.
+// Layer blobs are not kept (as in CRI-O): `stream` verifies a blob on its way to the unpack and
+// stores nothing; the snapshot is what stays. Manifests and configs are stored.
 import { createHash, randomBytes } from "node:crypto";
 import { type WriteStream, createReadStream, createWriteStream, promises as fs } from "node:fs";
 import * as path from "node:path";
@@ -55,6 +57,25 @@ class IngestMeter extends Transform {
     this.hash?.update(chunk);
     this.onProgress?.(this.count, this.size);
     cb(null, chunk);
+  }
+}
+
+/**
+ * A registry stream verifies digest and size itself and errors instead of ending when they
+ * differ: hashing its bytes a second time would only cost CPU.
+ */
+function verifiesItself(source: Readable, digest: string, size: number): boolean {
+  return source instanceof VerifyingStream && source.digest === digest && source.size === size;
+}
+
+/** Throws unless the meter saw exactly `size` bytes hashing to `digest` (when it hashed). */
+function checkIngested(meter: IngestMeter, digest: string, size: number, what: string): void {
+  if (meter.count !== size) {
+    throw new DigestMismatchError(`${what}: got ${meter.count} bytes, expected ${size}`);
+  }
+  if (meter.hash) {
+    const actual = `${parseDigest(digest).algorithm}:${meter.hash.digest("hex")}`;
+    if (actual !== digest) throw new DigestMismatchError(`${what}: content has digest ${actual}`);
   }
 }
 
@@ -145,6 +166,44 @@ export class ContentStore {
     return target;
   }
 
+  /**
+   * Passes the blob's bytes to `tap` and ends it, keeping nothing: from the stored blob when the
+   * store has it (an earlier berth kept layer blobs), else from `open`, counted, and verified
+   * against `digest` and `size`. Like `ensure`, it resolves only once the bytes are known to be
+   * the blob's; `tap` may have seen all of them before a mismatch rejects it (and is then
+   * destroyed).
+   */
+  async stream(
+    digest: string,
+    size: number,
+    open: () => Promise<Readable>,
+    tap: Writable,
+    onProgress?: ProgressCallback,
+  ): Promise<void> {
+    if (await this.has(digest)) {
+      await pipeline(createReadStream(this.path(digest), { highWaterMark: 1 << 20 }), tap);
+      return;
+    }
+    const { algorithm } = parseDigest(digest);
+    const what = `blob ${digest}`;
+    let source: Readable | undefined;
+    try {
+      source = await open();
+      const meter = new IngestMeter(
+        verifiesItself(source, digest, size) ? undefined : algorithm,
+        size,
+        what,
+        onProgress,
+      );
+      await pipeline(source, meter, tap);
+      checkIngested(meter, digest, size, what);
+    } catch (err) {
+      if (source && !source.destroyed) source.destroy();
+      if (!tap.destroyed) tap.destroy(err instanceof Error ? err : undefined);
+      throw err;
+    }
+  }
+
   /** Stores `readable`'s bytes as `digest`; the stream is discarded if the blob is already stored. */
   async writeStream(
     digest: string,
@@ -190,21 +249,15 @@ export class ContentStore {
     );
     let file: WriteStream | undefined;
     try {
-      // A registry stream verifies digest and size itself and errors instead of ending when
-      // they differ: hashing its bytes a second time would only cost CPU.
-      const verified =
-        source instanceof VerifyingStream && source.digest === digest && source.size === size;
-      const meter = new IngestMeter(verified ? undefined : algorithm, size, what, onProgress);
+      const meter = new IngestMeter(
+        verifiesItself(source, digest, size) ? undefined : algorithm,
+        size,
+        what,
+        onProgress,
+      );
       file = createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 1 << 20 });
       await pipeline(source, meter, tap ? new Tee(file, tap) : file);
-      if (meter.count !== size) {
-        throw new DigestMismatchError(`${what}: got ${meter.count} bytes, expected ${size}`);
-      }
-      if (meter.hash) {
-        const actual = `${algorithm}:${meter.hash.digest("hex")}`;
-        if (actual !== digest)
-          throw new DigestMismatchError(`${what}: content has digest ${actual}`);
-      }
+      checkIngested(meter, digest, size, what);
       // fsync through a fresh descriptor: it flushes the file's pages whoever wrote them.
       const fh = await fs.open(tmp, "r");
       try {

@@ -1,7 +1,8 @@
 // PullImage: resolve the reference, fetch manifest and config, download the layers the snapshot
 // store does not have yet (a few at a time) and unpack each while it downloads, then record the
-// image. A layer's snapshot is committed once its blob is verified and its parent committed.
-// Concurrent pulls of one reference share one run.
+// image. A layer's snapshot is committed once its blob is verified and its parent committed; the
+// layer blob itself is not kept (the snapshot is what a container needs), the manifest and
+// config are. Concurrent pulls of one reference share one run.
 import type { Writable } from "node:stream";
 import { UnavailableError, errorMessage } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -14,8 +15,8 @@ import { formatReference, parseReference, repoDigest, repoTag } from "./referenc
 import {
   type RegistryClient,
   type RegistryCredentials,
-  fetchBlob,
   fetchImage,
+  streamBlob,
 } from "./registry/index.js";
 import type { SnapshotStore } from "./snapshots.js";
 import { chainIds } from "./unpack/chain-id.js";
@@ -180,11 +181,10 @@ export class Puller {
             layerSignal.throwIfAborted();
             let counted = 0;
             const report = progressLogger(log, layer.digest, layer.size);
-            await fetchBlob(client, content, ref, layer, {
+            await streamBlob(client, content, ref, layer, input, {
               ...(credentials ? { credentials } : {}),
               endpoint: fetched.endpoint,
               signal: layerSignal,
-              tap: input,
               onProgress: (done) => {
                 metrics.imagePullBytes.inc(done - counted);
                 counted = done;

@@ -1,7 +1,8 @@
 // Resolving a reference to what a pull needs: the manifest for this node's platform (choosing
 // from an index), the parsed image config and the layer descriptors, all digest-verified; and
-// downloading one blob into the content store. The lead's puller wires these to the unpacker.
-import type { Writable } from "node:stream";
+// downloading one blob into the content store, or through to the unpack. The puller wires these
+// to the unpacker.
+import type { Readable, Writable } from "node:stream";
 import { FailedPreconditionError, NotFoundError } from "../../errors.js";
 import type { ContentStore, ProgressCallback } from "../content-store.js";
 import { formatReference, manifestReference, type ImageReference } from "../reference.js";
@@ -134,6 +135,29 @@ export interface FetchBlobOptions {
   tap?: Writable;
 }
 
+/** Opens the blob's download, ended with the signal's reason when `signal` aborts. */
+function blobOpener(
+  client: RegistryClient,
+  ref: ImageReference,
+  desc: Pick<Descriptor, "digest" | "size">,
+  opts: FetchBlobOptions,
+): () => Promise<Readable> {
+  return async () => {
+    const signal = opts.signal;
+    signal?.throwIfAborted();
+    const stream = await client.openBlob(ref, desc, opts.credentials, opts.endpoint);
+    if (signal) {
+      const stop = () => stream.destroy(signal.reason instanceof Error ? signal.reason : undefined);
+      if (signal.aborted) stop();
+      else {
+        signal.addEventListener("abort", stop, { once: true });
+        stream.once("close", () => signal.removeEventListener("abort", stop));
+      }
+    }
+    return stream;
+  };
+}
+
 /**
  * Downloads `desc` into the content store unless it is already there, verified; concurrent
  * calls for one digest share the download. Resolves to the blob's path in the store.
@@ -148,22 +172,29 @@ export async function fetchBlob(
   return store.ensure(
     desc.digest,
     desc.size,
-    async () => {
-      const signal = opts.signal;
-      signal?.throwIfAborted();
-      const stream = await client.openBlob(ref, desc, opts.credentials, opts.endpoint);
-      if (signal) {
-        const stop = () =>
-          stream.destroy(signal.reason instanceof Error ? signal.reason : undefined);
-        if (signal.aborted) stop();
-        else {
-          signal.addEventListener("abort", stop, { once: true });
-          stream.once("close", () => signal.removeEventListener("abort", stop));
-        }
-      }
-      return stream;
-    },
+    blobOpener(client, ref, desc, opts),
     opts.onProgress,
     opts.tap,
+  );
+}
+
+/**
+ * Downloads `desc` into `tap` (ended) without storing it, verified: a layer on its way to the
+ * unpack (ContentStore.stream). A blob the store holds already is read from there.
+ */
+export async function streamBlob(
+  client: RegistryClient,
+  store: ContentStore,
+  ref: ImageReference,
+  desc: Pick<Descriptor, "digest" | "size">,
+  tap: Writable,
+  opts: Omit<FetchBlobOptions, "tap"> = {},
+): Promise<void> {
+  await store.stream(
+    desc.digest,
+    desc.size,
+    blobOpener(client, ref, desc, opts),
+    tap,
+    opts.onProgress,
   );
 }

@@ -3,6 +3,7 @@ export { RegistryClient, type RegistryClientOptions, type FetchedManifest } from
 export {
   fetchImage,
   fetchBlob,
+  streamBlob,
   type FetchedImage,
   type FetchedDocument,
   type FetchImageOptions,

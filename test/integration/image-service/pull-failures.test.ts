@@ -279,8 +279,9 @@ describe("image service: pull failures, concurrency and mirrors (CRI, root)", fu
     const snaps = await readSnapshots(berthd.root);
     for (const l of info.layers)
       expect(snaps.has(l.chainId), `snapshot ${l.chainId}`).to.equal(true);
+    // B's own documents survived the collection that A's removal ran (layer blobs are not kept).
     const blobs = await storedBlobs(berthd.root);
-    expect(blobs).to.include.members(b.layers.map((l) => l.digest));
+    expect(blobs).to.include.members([b.config.digest, b.manifest.digest]);
     await c.RemoveImage({ image: { image: nameB } });
   });
 

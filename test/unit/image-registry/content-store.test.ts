@@ -158,4 +158,69 @@ describe("ContentStore", () => {
     expect(() => store.path("md5:" + "a".repeat(32))).to.throw(/digest/);
     expect(() => store.path(`sha256:${"a".repeat(64)}/../x`)).to.throw(/digest/);
   });
+  describe("stream (a layer on its way to the unpack)", () => {
+    /** A Writable that keeps what it gets. */
+    function sink(): { out: PassThrough; got: () => Buffer } {
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on("data", (c: Buffer) => chunks.push(c));
+      return { out, got: () => Buffer.concat(chunks) };
+    }
+
+    it("passes a verified blob through, reports progress and stores nothing", async () => {
+      const { out, got } = sink();
+      const seen: number[] = [];
+      await store.stream(
+        digest,
+        data.length,
+        async () => Readable.from([data.subarray(0, 100), data.subarray(100)]),
+        out,
+        (d) => seen.push(d),
+      );
+      expect(got().equals(data)).to.equal(true);
+      expect(out.writableFinished, "tap ended").to.equal(true);
+      expect(seen.at(-1)).to.equal(data.length);
+      expect(await store.list()).to.deep.equal([]);
+      expect(await fs.readdir(store.ingestDir)).to.deep.equal([]);
+    });
+
+    it("rejects content that does not match the digest, after the tap saw it, and destroys the tap", async () => {
+      const bad = Buffer.from(data);
+      bad[10] = 0;
+      const { out } = sink();
+      const err = await rejection(
+        store.stream(digest, data.length, async () => Readable.from([bad]), out),
+      );
+      expect(err).to.be.instanceOf(DigestMismatchError);
+      expect(out.destroyed, "tap destroyed").to.equal(true);
+      expect(await store.list()).to.deep.equal([]);
+    });
+
+    it("rejects a short or long blob", async () => {
+      for (const size of [data.length - 1, data.length + 1]) {
+        const { out } = sink();
+        const err = await rejection(
+          store.stream(digest, size, async () => Readable.from([data]), out),
+        );
+        expect(err).to.be.instanceOf(DigestMismatchError);
+      }
+    });
+
+    it("reads a blob the store already holds instead of opening a download", async () => {
+      await store.writeBytes(digest, data);
+      const { out, got } = sink();
+      let opened = false;
+      await store.stream(
+        digest,
+        data.length,
+        async () => {
+          opened = true;
+          return Readable.from([data]);
+        },
+        out,
+      );
+      expect(opened).to.equal(false);
+      expect(got().equals(data)).to.equal(true);
+    });
+  });
 });
