@@ -2,8 +2,7 @@
 // `<root>/content/ingest/`, hashed and counted as it arrives, verified against its digest and
 // size, fsynced and only then renamed into place: a file under blobs/ is always complete and
 // correct. Whatever a crash leaves in ingest/ is removed when the store is opened. Concurrent
-// writes of one digest share a single download. A writer may pass a tap, a second destination
-// that gets the same bytes as they arrive.
+// writes of one digest share a single download.
 // Layer blobs are not kept (as in CRI-O): `stream` verifies a blob on its way to the unpack and
 // stores nothing; the snapshot is what stays. Manifests and configs are stored.
 import { createHash, randomBytes } from "node:crypto";
@@ -20,7 +19,6 @@ import {
   verifyBytes,
   type DigestAlgorithm,
 } from "./registry/digest.js";
-import { Tee } from "./tee.js";
 
 export type ProgressCallback = (bytesDone: number, total: number) => void;
 
@@ -128,42 +126,29 @@ export class ContentStore {
    * Makes sure the blob is stored: does nothing when it already is, joins a write of the same
    * digest already under way, and otherwise calls `open` once and stores what it yields.
    * Resolves to the blob's path.
-   *
-   * `tap`, when given, receives the blob's bytes and is ended: as they arrive when this call
-   * downloads, else from the stored blob. A tap that fails fails this call (and the download);
-   * it may see bytes of a blob that then fails verification, so whatever it makes of them must
-   * wait for this call to resolve before it counts.
    */
   async ensure(
     digest: string,
     size: number,
     open: () => Promise<Readable>,
     onProgress?: ProgressCallback,
-    tap?: Writable,
   ): Promise<string> {
-    const target = this.path(digest);
-    let tapped = false;
     const running = this.inflight.get(digest);
     if (running) {
       await running;
     } else {
       const job = (async () => {
         if (await this.has(digest)) return;
-        tapped = tap !== undefined;
-        await this.ingest(digest, size, await open(), onProgress, tap);
+        await this.ingest(digest, size, await open(), onProgress);
       })();
       this.inflight.set(digest, job);
       try {
         await job;
-      } catch (err) {
-        if (tap && !tap.destroyed) tap.destroy(err instanceof Error ? err : undefined);
-        throw err;
       } finally {
         this.inflight.delete(digest);
       }
     }
-    if (tap && !tapped) await pipeline(createReadStream(target), tap);
-    return target;
+    return this.path(digest);
   }
 
   /**
@@ -238,7 +223,6 @@ export class ContentStore {
     size: number,
     source: Readable,
     onProgress?: ProgressCallback,
-    tap?: Writable,
   ): Promise<void> {
     const { algorithm } = parseDigest(digest);
     const what = `blob ${digest}`;
@@ -256,7 +240,7 @@ export class ContentStore {
         onProgress,
       );
       file = createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 1 << 20 });
-      await pipeline(source, meter, tap ? new Tee(file, tap) : file);
+      await pipeline(source, meter, file);
       checkIngested(meter, digest, size, what);
       // fsync through a fresh descriptor: it flushes the file's pages whoever wrote them.
       const fh = await fs.open(tmp, "r");

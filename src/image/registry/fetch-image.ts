@@ -131,8 +131,6 @@ export interface FetchBlobOptions {
   onProgress?: ProgressCallback;
   /** Ends the download (the stream is destroyed with the signal's reason) when it aborts. */
   signal?: AbortSignal;
-  /** Also gets the blob's bytes, and is ended (see ContentStore.ensure). */
-  tap?: Writable;
 }
 
 /** Opens the blob's download, ended with the signal's reason when `signal` aborts. */
@@ -169,13 +167,7 @@ export async function fetchBlob(
   desc: Pick<Descriptor, "digest" | "size">,
   opts: FetchBlobOptions = {},
 ): Promise<string> {
-  return store.ensure(
-    desc.digest,
-    desc.size,
-    blobOpener(client, ref, desc, opts),
-    opts.onProgress,
-    opts.tap,
-  );
+  return store.ensure(desc.digest, desc.size, blobOpener(client, ref, desc, opts), opts.onProgress);
 }
 
 /**
@@ -188,7 +180,7 @@ export async function streamBlob(
   ref: ImageReference,
   desc: Pick<Descriptor, "digest" | "size">,
   tap: Writable,
-  opts: Omit<FetchBlobOptions, "tap"> = {},
+  opts: FetchBlobOptions = {},
 ): Promise<void> {
   await store.stream(
     desc.digest,
