@@ -7,6 +7,7 @@ import type { DNSConfig__Output } from "../../gen/runtime/v1/DNSConfig.js";
 import { isErrno } from "../../errors.js";
 import { type CommandRunner, runChecked } from "../../util/command.js";
 import { SELF_MOUNTINFO, mountPoints } from "../../util/mountinfo.js";
+import { settleAll } from "../../util/settle-all.js";
 
 export const SHM_SIZE_BYTES = 64 * 1024 * 1024;
 
@@ -57,14 +58,16 @@ export async function writePodFiles(
   opts: { hostname: string; ips: readonly string[]; dns: DNSConfig__Output | null },
 ): Promise<void> {
   await fs.mkdir(path.dirname(paths.hostname), { recursive: true, mode: 0o755 });
-  await fs.writeFile(paths.hostname, `${opts.hostname}\n`, { mode: 0o644 });
-  await fs.writeFile(paths.hosts, hostsFile(opts.hostname, opts.ips), { mode: 0o644 });
   const resolv = resolvConf(opts.dns);
-  if (resolv !== undefined) await fs.writeFile(paths.resolvConf, resolv, { mode: 0o644 });
-  else
-    await fs
-      .copyFile("/etc/resolv.conf", paths.resolvConf)
-      .catch(() => fs.writeFile(paths.resolvConf, ""));
+  await settleAll([
+    fs.writeFile(paths.hostname, `${opts.hostname}\n`, { mode: 0o644 }),
+    fs.writeFile(paths.hosts, hostsFile(opts.hostname, opts.ips), { mode: 0o644 }),
+    resolv !== undefined
+      ? fs.writeFile(paths.resolvConf, resolv, { mode: 0o644 })
+      : fs
+          .copyFile("/etc/resolv.conf", paths.resolvConf)
+          .catch(() => fs.writeFile(paths.resolvConf, "")),
+  ]);
 }
 
 /** Mounts the pod's /dev/shm tmpfs. */

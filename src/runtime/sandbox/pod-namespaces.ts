@@ -10,6 +10,7 @@ import type { NamespaceOption__Output } from "../../gen/runtime/v1/NamespaceOpti
 import { releaseMounts } from "../../network/netns.js";
 import { mountPoints } from "../../util/mountinfo.js";
 import { type CommandRunner, runChecked } from "../../util/command.js";
+import { settleAll } from "../../util/settle-all.js";
 import { namespaceOptions } from "../spec/namespaces.js";
 
 /** Pinned namespace files of a pod; a kind left out is the host's (NODE). */
@@ -121,11 +122,14 @@ export async function pinPodNamespaces(
   if (list.length === 0) return;
   const made: PodNamespaceFiles = {};
   try {
-    for (const [kind, f] of list) {
-      await fs.mkdir(path.dirname(f), { recursive: true, mode: 0o755 });
-      await (await fs.open(f, "wx", 0o444)).close();
-      made[kind] = f;
-    }
+    // The files at once (settleAll: every one made is in `made` before a failure undoes them).
+    await settleAll(
+      list.map(async ([kind, f]) => {
+        await fs.mkdir(path.dirname(f), { recursive: true, mode: 0o755 });
+        await (await fs.open(f, "wx", 0o444)).close();
+        made[kind] = f;
+      }),
+    );
     await runChecked(runner, tools.unshare, unshareArgs(files, hostname), { timeoutMs: 30_000 });
   } catch (err) {
     // Only what this call made: a file that was there already is someone else's.

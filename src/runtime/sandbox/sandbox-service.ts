@@ -64,6 +64,8 @@ export class SandboxService {
   /** Sandboxes inside StopPodSandbox: their infra's exit is that call's, not news to publish. */
   private readonly stopping = new Set<string>();
 
+  private netnsDirReal: Promise<string> | undefined;
+
   constructor(private readonly ctx: SandboxDeps) {}
 
   /** The OCI cgroupsPath for a process of the pod (the infra or a container). */
@@ -73,6 +75,19 @@ export class SandboxService {
 
   private async removeCgroups(parent: string, id: string): Promise<void> {
     await removePodCgroups(this.ctx.config.cgroup_driver, parent, id, this.ctx.log);
+  }
+
+  /**
+   * The netns dir by its real path, as createNetns names netns files (a mount point is listed
+   * by its real path). Made and resolved once; pinPodNamespaces makes the dir again should it go.
+   */
+  private realNetnsDir(): Promise<string> {
+    const dir = this.ctx.paths.netnsDir;
+    this.netnsDirReal ??= fs
+      .mkdir(dir, { recursive: true, mode: 0o755 })
+      .then(() => fs.realpath(dir));
+    this.netnsDirReal.catch(() => (this.netnsDirReal = undefined));
+    return this.netnsDirReal;
   }
 
   /**
@@ -188,16 +203,15 @@ export class SandboxService {
     // The pod's files and shm mount, and (without an infra) its pinned namespaces, are
     // independent: made at once, each undone if the other fails (settleAll waits for both).
     const podFiles = async (): Promise<void> => {
-      await writePodFiles(files, { hostname, ips: [], dns: cfg.dns_config });
-      if (!hostIpc) {
-        undo.push("unmount shm", () => unmountIfMounted(files.shm, runner));
-        await mountShm(files.shm, runner);
-      }
+      if (!hostIpc) undo.push("unmount shm", () => unmountIfMounted(files.shm, runner));
+      await settleAll([
+        writePodFiles(files, { hostname, ips: [], dns: cfg.dns_config }),
+        hostIpc ? Promise.resolve() : mountShm(files.shm, runner),
+      ]);
     };
     const namespaces = async (): Promise<void> => {
       if (infra) return;
-      await fs.mkdir(paths.netnsDir, { recursive: true, mode: 0o755 });
-      const netnsFile = path.join(await fs.realpath(paths.netnsDir), RuntimePaths.netnsName(id));
+      const netnsFile = path.join(await this.realNetnsDir(), RuntimePaths.netnsName(id));
       nsFiles = podNamespaceFiles(nsOpts, netnsFile, podDir);
       undo.push("release namespaces", () => releasePodNamespaces(runner, nsFiles));
       await pinPodNamespaces(runner, nsFiles, hostname);
