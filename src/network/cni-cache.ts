@@ -43,9 +43,15 @@ export class CniResultCache {
     return path.join(this.dir, `${containerId}-${ifName}.json`);
   }
 
-  async save(entry: CachedAttachment): Promise<void> {
+  /**
+   * Writes the entry atomically; `durable: false` skips the fsyncs (atomic-file.ts): it then
+   * survives a crash of berthd, not a power loss.
+   */
+  async save(entry: CachedAttachment, opts: { durable?: boolean } = {}): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeJsonAtomic(this.fileFor(entry.containerId, entry.ifName), entry);
+    await writeJsonAtomic(this.fileFor(entry.containerId, entry.ifName), entry, {
+      sync: opts.durable ?? true,
+    });
   }
 
   /** The saved attachment, undefined when there is none; throws InternalError when unreadable. */

@@ -243,7 +243,10 @@ export class CniRunner {
       capabilityArgs: caps,
       config: list,
     };
-    await this.cache.save(entry);
+    // Not fsynced: it is for a crash of berthd mid-ADD, and the page cache outlives that. What
+    // ADD makes (netns, veth, rules) does not outlive a power loss, and host-local writes its
+    // reservation without an fsync either; the entry with the result is fsynced below.
+    await this.cache.save(entry, { durable: false });
     const call = this.listCall(req.sandboxId, req.netnsPath, ifName, cniArgs);
     const parsed = await addNetworkList(this.execOptions(list.name), list, call, caps);
     await this.cache.save({ ...entry, result: parsed.raw });

@@ -2,7 +2,9 @@
 // target, and the directory fsynced: a crash leaves either the old file or the new one.
 // The directory fsync is what makes the rename itself durable; without it (syncDir: false) a
 // crash may still leave the old file (never a torn one: the new contents are fsynced before the
-// rename). Only for writes whose loss a restart repairs.
+// rename). Only for writes whose loss a restart repairs. With no fsync at all (sync: false) the
+// write is atomic against a crash of the process (the kernel keeps the file and the rename), not
+// against a power loss: only for what describes state that a power loss ends anyway.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -10,6 +12,8 @@ import { randomBytes } from "node:crypto";
 export interface AtomicWriteOptions {
   /** fsync the directory after the rename (default true): the new name survives a crash. */
   syncDir?: boolean;
+  /** fsync anything at all (default true); false also means no directory fsync. */
+  sync?: boolean;
 }
 
 export async function writeFileAtomic(
@@ -23,7 +27,7 @@ export async function writeFileAtomic(
   const fh = await fs.open(tmp, "wx", mode);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (opts.sync ?? true) await fh.sync();
   } finally {
     await fh.close();
   }
@@ -33,7 +37,7 @@ export async function writeFileAtomic(
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  if (opts.syncDir ?? true) await fsyncDir(dir);
+  if ((opts.sync ?? true) && (opts.syncDir ?? true)) await fsyncDir(dir);
 }
 
 export async function writeJsonAtomic(

@@ -331,6 +331,26 @@ describe("network/cni-runner (fake plugins)", () => {
     expect(dels[0]!.stdin).to.not.have.property("prevResult");
   });
 
+  it("fsyncs each cache entry once it holds the result, not the one written before ADD", async () => {
+    // Counted on the FileHandle prototype node:fs/promises uses.
+    const fh = await fs.open(fake.root, "r");
+    const proto = Object.getPrototypeOf(fh) as { sync: () => Promise<void> };
+    await fh.close();
+    const realSync = proto.sync;
+    let syncs = 0;
+    proto.sync = function (this: unknown) {
+      syncs++;
+      return realSync.call(this);
+    };
+    try {
+      await makeRunner().setupPodNetwork(request());
+    } finally {
+      proto.sync = realSync;
+    }
+    // eth0 and lo: each entry with its result is fsynced, file and directory.
+    expect(syncs).to.equal(4);
+  });
+
   it("serializes operations on one sandbox", async () => {
     const runner = makeRunner();
     await Promise.all([runner.setupPodNetwork(request()), runner.teardownPodNetwork(request())]);
