@@ -109,6 +109,20 @@ export function sysctlArgs(files: PodNamespaceFiles, sysctls: Record<string, str
 }
 
 /**
+ * `dir` made and resolved to its real path on the first call, then remembered (a mount point is
+ * listed by its real path). A failure is not remembered. Should the dir go later,
+ * pinPodNamespaces makes it again.
+ */
+export function realDirOnce(dir: string): () => Promise<string> {
+  let real: Promise<string> | undefined;
+  return () => {
+    real ??= fs.mkdir(dir, { recursive: true, mode: 0o755 }).then(() => fs.realpath(dir));
+    real.catch(() => (real = undefined));
+    return real;
+  };
+}
+
+/**
  * Makes the pod's namespaces and pins them on `files` (created here, exclusively), with the
  * hostname set. Nothing is left behind when it fails.
  */

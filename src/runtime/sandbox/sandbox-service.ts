@@ -52,6 +52,7 @@ import {
   needsInfra,
   pinPodNamespaces,
   podNamespaceFiles,
+  realDirOnce,
   releasePodNamespaces,
 } from "./pod-namespaces.js";
 
@@ -64,9 +65,12 @@ export class SandboxService {
   /** Sandboxes inside StopPodSandbox: their infra's exit is that call's, not news to publish. */
   private readonly stopping = new Set<string>();
 
-  private netnsDirReal: Promise<string> | undefined;
+  /** The netns dir by its real path, as createNetns names netns files. */
+  private readonly realNetnsDir: () => Promise<string>;
 
-  constructor(private readonly ctx: SandboxDeps) {}
+  constructor(private readonly ctx: SandboxDeps) {
+    this.realNetnsDir = realDirOnce(ctx.paths.netnsDir);
+  }
 
   /** The OCI cgroupsPath for a process of the pod (the infra or a container). */
   cgroupsPath(parent: string, id: string): string {
@@ -75,19 +79,6 @@ export class SandboxService {
 
   private async removeCgroups(parent: string, id: string): Promise<void> {
     await removePodCgroups(this.ctx.config.cgroup_driver, parent, id, this.ctx.log);
-  }
-
-  /**
-   * The netns dir by its real path, as createNetns names netns files (a mount point is listed
-   * by its real path). Made and resolved once; pinPodNamespaces makes the dir again should it go.
-   */
-  private realNetnsDir(): Promise<string> {
-    const dir = this.ctx.paths.netnsDir;
-    this.netnsDirReal ??= fs
-      .mkdir(dir, { recursive: true, mode: 0o755 })
-      .then(() => fs.realpath(dir));
-    this.netnsDirReal.catch(() => (this.netnsDirReal = undefined));
-    return this.netnsDirReal;
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   pinPodNamespaces,
   podNamespaceFiles,
   podNamespacesPinned,
+  realDirOnce,
   sysctlArgs,
   sysctlPath,
   unshareArgs,
@@ -217,5 +218,30 @@ describe("runtime/sandbox pod namespaces without an infra", () => {
     const stopped = { ...withVeth, stoppedAt: 5n } as SandboxRecord;
     const [gone] = buildTargets([stopped], [], opts);
     expect([gone!.netPid, gone!.netVeth]).to.deep.equal([undefined, undefined]);
+  });
+  it("the netns dir: made and resolved to its real path once; a failure is tried again", async () => {
+    const tmp = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), "berth-realdir-")));
+    try {
+      await fs.mkdir(path.join(tmp, "real"));
+      await fs.symlink(path.join(tmp, "real"), path.join(tmp, "link"));
+      const viaLink = realDirOnce(path.join(tmp, "link", "netns"));
+      expect(await viaLink()).to.equal(path.join(tmp, "real", "netns"));
+      expect((await fs.stat(path.join(tmp, "real", "netns"))).isDirectory()).to.equal(true);
+      // Remembered: the link may change, the answer does not.
+      await fs.rm(path.join(tmp, "link"));
+      expect(await viaLink()).to.equal(path.join(tmp, "real", "netns"));
+
+      await fs.writeFile(path.join(tmp, "file"), "");
+      await fs.symlink(path.join(tmp, "file"), path.join(tmp, "later"));
+      const later = realDirOnce(path.join(tmp, "later", "netns"));
+      let failed: unknown;
+      await later().catch((e: unknown) => (failed = e));
+      expect(String(failed)).to.match(/ENOTDIR|EEXIST/);
+      await fs.rm(path.join(tmp, "later"));
+      await fs.symlink(path.join(tmp, "real"), path.join(tmp, "later"));
+      expect(await later()).to.equal(path.join(tmp, "real", "netns"));
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
   });
 });
