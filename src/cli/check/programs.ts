@@ -1,6 +1,7 @@
 // The programs berth runs besides the OCI runtimes: conmon (every container), catatonit (pods
-// sharing one PID namespace), iptables (the default network's masquerading, hostPorts), and
-// nsenter + socat (port-forward). Each is found, then asked for its version.
+// sharing one PID namespace), iptables (the default network's masquerading, hostPorts),
+// nsenter + socat (port-forward) and chattr (the snapshot store's ext4 placement hint). Each is
+// found, then asked for its version where it can tell one.
 import { constants as fsConstants, promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { BerthConfig } from "../../config/config.js";
@@ -34,8 +35,8 @@ export async function lookPath(
 interface Program {
   item: string;
   file: string;
-  /** Arguments that print a version. */
-  versionArgs: string[];
+  /** Arguments that print a version; none: the program is only looked for. */
+  versionArgs?: string[];
   /** FAIL when missing (berth cannot run pods), else WARN (one feature is missing). */
   required: boolean;
   /** What breaks without it. */
@@ -85,6 +86,14 @@ export function programsFor(config: BerthConfig): Program[] {
       without: "port-forward (kubectl port-forward, crictl port-forward) fails",
       fix: "apt install socat",
     },
+    {
+      // chattr prints its version only while changing a file.
+      item: "chattr",
+      file: "chattr",
+      required: false,
+      without: "on ext4 the snapshot store's layers are not spread over block groups",
+      fix: "apt install e2fsprogs",
+    },
   ];
 }
 
@@ -101,6 +110,7 @@ async function checkProgram(p: Program, runner: CommandRunner): Promise<CheckLin
     const detail = `${where}: ${p.without}`;
     return p.required ? fail(p.item, detail, p.fix) : warn(p.item, detail, p.fix);
   }
+  if (p.versionArgs === undefined) return ok(p.item, found);
   const res = await runner
     .run(found, p.versionArgs, { timeoutMs: 5000, maxOutputBytes: 64 * 1024 })
     .catch(() => undefined);

@@ -80,6 +80,7 @@ describe("packaging: berthd config and check on this host", function () {
       "iptables",
       "nsenter",
       "socat",
+      "chattr",
       "cni config",
       "socket",
       "root dir",
