@@ -65,11 +65,14 @@ export class SandboxService {
   /** Sandboxes inside StopPodSandbox: their infra's exit is that call's, not news to publish. */
   private readonly stopping = new Set<string>();
 
-  /** The netns dir by its real path, as createNetns names netns files. */
-  private readonly realNetnsDir: () => Promise<string>;
+  private netnsDirOnce: (() => Promise<string>) | undefined;
 
-  constructor(private readonly ctx: SandboxDeps) {
-    this.realNetnsDir = realDirOnce(ctx.paths.netnsDir);
+  constructor(private readonly ctx: SandboxDeps) {}
+
+  /** The netns dir by its real path, as createNetns names netns files. */
+  private realNetnsDir(): Promise<string> {
+    this.netnsDirOnce ??= realDirOnce(this.ctx.paths.netnsDir);
+    return this.netnsDirOnce();
   }
 
   /** The OCI cgroupsPath for a process of the pod (the infra or a container). */
