@@ -108,18 +108,22 @@ export function sysctlArgs(files: PodNamespaceFiles, sysctls: Record<string, str
   return [...namespaceFlags(files), "sh", "-c", WRITE_SYSCTLS, "sh", ...pairs];
 }
 
+const realDirs = new Map<string, Promise<string>>();
+
 /**
- * `dir` made and resolved to its real path on the first call, then remembered (a mount point is
- * listed by its real path). A failure is not remembered. Should the dir go later,
+ * `dir` made and resolved to its real path on the first call for it, then remembered (a mount
+ * point is listed by its real path). A failure is not remembered. Should the dir go later,
  * pinPodNamespaces makes it again.
  */
-export function realDirOnce(dir: string): () => Promise<string> {
-  let real: Promise<string> | undefined;
-  return () => {
-    real ??= fs.mkdir(dir, { recursive: true, mode: 0o755 }).then(() => fs.realpath(dir));
-    real.catch(() => (real = undefined));
-    return real;
-  };
+export function realDirOnce(dir: string): Promise<string> {
+  const known = realDirs.get(dir);
+  if (known !== undefined) return known;
+  const made = fs.mkdir(dir, { recursive: true, mode: 0o755 }).then(() => fs.realpath(dir));
+  realDirs.set(dir, made);
+  made.catch(() => {
+    if (realDirs.get(dir) === made) realDirs.delete(dir);
+  });
+  return made;
 }
 
 /**

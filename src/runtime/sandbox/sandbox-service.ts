@@ -65,15 +65,7 @@ export class SandboxService {
   /** Sandboxes inside StopPodSandbox: their infra's exit is that call's, not news to publish. */
   private readonly stopping = new Set<string>();
 
-  private netnsDirOnce: (() => Promise<string>) | undefined;
-
   constructor(private readonly ctx: SandboxDeps) {}
-
-  /** The netns dir by its real path, as createNetns names netns files. */
-  private realNetnsDir(): Promise<string> {
-    this.netnsDirOnce ??= realDirOnce(this.ctx.paths.netnsDir);
-    return this.netnsDirOnce();
-  }
 
   /** The OCI cgroupsPath for a process of the pod (the infra or a container). */
   cgroupsPath(parent: string, id: string): string {
@@ -205,7 +197,8 @@ export class SandboxService {
     };
     const namespaces = async (): Promise<void> => {
       if (infra) return;
-      const netnsFile = path.join(await this.realNetnsDir(), RuntimePaths.netnsName(id));
+      // By its real path, as createNetns names netns files.
+      const netnsFile = path.join(await realDirOnce(paths.netnsDir), RuntimePaths.netnsName(id));
       nsFiles = podNamespaceFiles(nsOpts, netnsFile, podDir);
       undo.push("release namespaces", () => releasePodNamespaces(runner, nsFiles));
       await pinPodNamespaces(runner, nsFiles, hostname);

@@ -224,7 +224,7 @@ describe("runtime/sandbox pod namespaces without an infra", () => {
     try {
       await fs.mkdir(path.join(tmp, "real"));
       await fs.symlink(path.join(tmp, "real"), path.join(tmp, "link"));
-      const viaLink = realDirOnce(path.join(tmp, "link", "netns"));
+      const viaLink = () => realDirOnce(path.join(tmp, "link", "netns"));
       expect(await viaLink()).to.equal(path.join(tmp, "real", "netns"));
       expect((await fs.stat(path.join(tmp, "real", "netns"))).isDirectory()).to.equal(true);
       // Remembered: the link may change, the answer does not.
@@ -233,7 +233,7 @@ describe("runtime/sandbox pod namespaces without an infra", () => {
 
       await fs.writeFile(path.join(tmp, "file"), "");
       await fs.symlink(path.join(tmp, "file"), path.join(tmp, "later"));
-      const later = realDirOnce(path.join(tmp, "later", "netns"));
+      const later = () => realDirOnce(path.join(tmp, "later", "netns"));
       let failed: unknown;
       await later().catch((e: unknown) => (failed = e));
       expect(String(failed)).to.match(/ENOTDIR|EEXIST/);
