@@ -1,6 +1,8 @@
 // ADD, CHECK and DEL of one network configuration list, as libcni runs them: ADD runs the
 // plugins in order, each given the previous plugin's result; CHECK runs them in order with the
-// cached result; DEL runs them in reverse, with the cached result from CNI 0.4.0 on.
+// cached result; DEL runs them in reverse, with the cached result from CNI 0.4.0 on. A plugin
+// with nothing to do for this pod (idle-plugins.ts) is not started; for ADD its result is the
+// previous one.
 import { InternalError } from "../errors.js";
 import { type CniResult, parseCniResult } from "./cni-result.js";
 import {
@@ -11,6 +13,7 @@ import {
   execPlugin,
 } from "./cni-exec.js";
 import { type JsonObject, type NetworkConfigList, supportsCheck } from "./cni-types.js";
+import { isIdleCall } from "./idle-plugins.js";
 
 export type ListCall = Omit<PluginCall, "command">;
 
@@ -23,6 +26,7 @@ export async function addNetworkList(
   let prev: CniResult | undefined;
   for (const plugin of list.plugins) {
     const stdin = buildPluginStdin(list, plugin, caps, prev?.raw);
+    if (isIdleCall(plugin.type, "ADD", stdin)) continue;
     const out = await execPlugin(exec, plugin.type, { ...call, command: "ADD" }, stdin);
     if (out === undefined) {
       throw new InternalError(
@@ -44,6 +48,7 @@ export async function checkNetworkList(
 ): Promise<void> {
   for (const plugin of list.plugins) {
     const stdin = buildPluginStdin(list, plugin, caps, cachedResult);
+    if (isIdleCall(plugin.type, "CHECK", stdin)) continue;
     await execPlugin(exec, plugin.type, { ...call, command: "CHECK" }, stdin);
   }
 }
@@ -63,6 +68,7 @@ export async function delNetworkList(
   const prev = supportsCheck(list.cniVersion) ? cachedResult : undefined;
   for (const plugin of [...list.plugins].reverse()) {
     const stdin = buildPluginStdin(list, plugin, caps, prev);
+    if (isIdleCall(plugin.type, "DEL", stdin)) continue;
     await execPlugin(exec, plugin.type, { ...call, command: "DEL" }, stdin);
   }
 }
