@@ -19,7 +19,6 @@ import { fsyncDir, writeJsonAtomic } from "../util/atomic-file.js";
 import type { CommandRunner } from "../util/command.js";
 import { markTopDirectory } from "../util/top-directory.js";
 import { chainIdOf, isSha256Digest } from "./unpack/chain-id.js";
-import { LayerUnpack } from "./unpack/unpack-layer.js";
 import { WorkerLayerUnpack } from "./unpack/worker-unpack.js";
 
 export interface SnapshotInfo {
@@ -84,7 +83,6 @@ export class SnapshotStore {
     readonly dir: string,
     private readonly runner: CommandRunner,
     private readonly logger: Logger,
-    private readonly inWorker: boolean,
   ) {}
 
   /**
@@ -95,15 +93,8 @@ export class SnapshotStore {
     root: string;
     runner: CommandRunner;
     logger: Logger;
-    /** Unpack each layer in a worker thread (the default; see worker-unpack.ts). */
-    unpackInWorker?: boolean;
   }): Promise<SnapshotStore> {
-    const store = new SnapshotStore(
-      path.join(opts.root, "snapshots"),
-      opts.runner,
-      opts.logger,
-      opts.unpackInWorker ?? true,
-    );
+    const store = new SnapshotStore(path.join(opts.root, "snapshots"), opts.runner, opts.logger);
     await fs.mkdir(store.dir, { recursive: true, mode: 0o700 });
     // Each snapshot in a block group of its own: see top-directory.ts.
     await markTopDirectory(opts.runner, store.dir, opts.logger);
@@ -200,7 +191,7 @@ export class SnapshotStore {
     const what = layer.what ?? `layer ${layer.blob ?? layer.diffId}`;
     const tmp = path.join(this.dir, `${TMP_PREFIX}${randomBytes(8).toString("hex")}`);
     await fs.mkdir(tmp, { mode: 0o700 });
-    let unpack: LayerUnpack | WorkerLayerUnpack | undefined;
+    let unpack: WorkerLayerUnpack | undefined;
     try {
       const fsDir = path.join(tmp, FS);
       await fs.mkdir(fsDir);
@@ -212,7 +203,7 @@ export class SnapshotStore {
         logger: this.logger.child({ chainId, diffId: layer.diffId }),
         what,
       };
-      unpack = this.inWorker ? new WorkerLayerUnpack(opts) : new LayerUnpack(opts);
+      unpack = new WorkerLayerUnpack(opts);
       const { input } = unpack;
       const feeding = (async () => {
         try {
