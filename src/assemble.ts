@@ -1,6 +1,7 @@
 // Builds berth's services from the configuration and wires them into CRI handlers: image
 // stores and puller, the runtime (sandboxes, containers, conmon, exit watcher), CNI. Recovery
 // runs before the daemon serves.
+import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { BerthConfig } from "./config/config.js";
 import type { CriHandlers } from "./cri/handlers.js";
@@ -18,6 +19,11 @@ import { SnapshotStore } from "./image/snapshots.js";
 import type { Logger } from "./log.js";
 import type { BerthMetrics } from "./metrics/berth-metrics.js";
 import { containerCgroupDirs, type ContainerCgroupDirs } from "./cgroup/container-cgroup.js";
+import {
+  CgroupMigrationWarmup,
+  SELF_CGROUP,
+  ownCgroupProcsFile,
+} from "./cgroup/migration-warmup.js";
 import { createContainerStats } from "./metrics/container-stats.js";
 import type { MetricsSource } from "./metrics/http-server.js";
 import { CniRunner } from "./network/cni-runner.js";
@@ -101,6 +107,9 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
   const { config, log, runner, metrics } = deps;
   const paths = new RuntimePaths(config.root, config.state);
   const host = await readHostFacts();
+  const warmup = new CgroupMigrationWarmup(
+    ownCgroupProcsFile(host.cgroups, await fs.readFile(SELF_CGROUP, "utf8")),
+  );
 
   const content = await ContentStore.open(config.root);
   const snapshots = await SnapshotStore.open({ root: config.root, runner, logger: log });
@@ -154,7 +163,7 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
     ),
     sandboxNames: new NameRegistry("pod sandbox"),
     containerNames: new NameRegistry("container"),
-    launcher: new ProcessConmonLauncher(),
+    launcher: new ProcessConmonLauncher(() => warmup.kick()),
     cni,
     images: new ContainerImages(images, snapshots),
     exits: new ExitWaiters(),

@@ -69,7 +69,11 @@ function firstLine(
 }
 
 export class ProcessConmonLauncher implements ConmonLauncher {
+  /** `beforeSpawn` runs right before each conmon is started (berthd: migration-warmup.ts). */
+  constructor(private readonly beforeSpawn: () => void = () => undefined) {}
+
   async launch(l: ConmonLaunch, hooks: LaunchHooks, syncTimeoutMs: number): Promise<LaunchOutcome> {
+    this.beforeSpawn();
     const child = spawn(l.conmonPath, l.args, {
       cwd: l.cwd,
       env: { ...l.env, _OCI_SYNCPIPE: String(SYNC_FD), _OCI_STARTPIPE: String(START_FD) },

@@ -228,6 +228,7 @@ describe("runtime-oci: containers under conmon + runc (root)", function () {
     const logPath = path.join(h.dir, `${id}.log`);
     const persistDir = path.join(h.dir, "containers", id);
     let err: unknown;
+    let kicks = 0;
     try {
       await createContainer(
         h.runtime,
@@ -239,11 +240,16 @@ describe("runtime-oci: containers under conmon + runc (root)", function () {
           persistDir,
           socketDir: path.join(h.dir, "attach"),
         },
-        { conmonPath: CONMON, launcher: new ProcessConmonLauncher(), logger: silentLogger() },
+        {
+          conmonPath: CONMON,
+          launcher: new ProcessConmonLauncher(() => kicks++),
+          logger: silentLogger(),
+        },
       );
     } catch (e) {
       err = e;
     }
+    expect(kicks, "the launcher's beforeSpawn hook (the cgroup warm-up) ran once").to.equal(1);
     // The runtime's own error alone (from its JSON log): a missing binary is the request's fault.
     expect(err).to.be.instanceOf(FailedPreconditionError);
     expect((err as Error).message).to.match(/^\w+ create failed: .*no-such-binary/);
