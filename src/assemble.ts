@@ -172,7 +172,9 @@ export async function assemble(deps: AssembleDeps): Promise<Assembled> {
     allCapabilities: host.allCapabilities,
     hostFeatures: host.features,
     testPause: testPauseFromEnv(process.env, log),
-    ociRuntime: ociRuntimeFactory(deps.runtimeHandlers, runner, config, paths.tmp),
+    ociRuntime: ociRuntimeFactory(deps.runtimeHandlers, runner, config, paths.tmp, () =>
+      warmup.kick(),
+    ),
   };
   const containerCgroups = (cgroupsPath: string): ContainerCgroupDirs | undefined =>
     containerCgroupDirs(host.cgroups, config.cgroup_driver, cgroupsPath);

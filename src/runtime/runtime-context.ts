@@ -135,6 +135,7 @@ export function ociRuntimeFactory(
   runner: CommandRunner,
   config: BerthConfig,
   tmpDir: string,
+  beforeExec?: () => void,
 ): (name: string) => OciRuntime {
   const cache = new Map<string, OciRuntime>();
   return (name) => {
@@ -144,6 +145,7 @@ export function ociRuntimeFactory(
       rt = new OciRuntime({ name: probe.name, path: probe.path, root: probe.root }, runner, {
         cgroupDriver: config.cgroup_driver,
         tmpDir,
+        ...(beforeExec ? { beforeExec } : {}),
       });
       cache.set(name, rt);
     }

@@ -22,6 +22,11 @@ export interface OciRuntimeOptions {
   tmpDir?: string;
   /** Limit for each runtime call other than exec; the runtime is SIGKILLed past it. */
   callTimeoutMs?: number;
+  /**
+   * Runs right before each `exec` of the runtime starts; the exec moves its process into the
+   * container's cgroup (berthd: the cgroup warm-up, src/cgroup/migration-warmup.ts).
+   */
+  beforeExec?: () => void;
 }
 
 export interface ExecSyncOptions extends ExecRequest {
@@ -60,6 +65,7 @@ export class OciRuntime {
   private readonly systemd: boolean;
   private readonly tmpDir: string;
   private readonly callTimeoutMs: number;
+  private readonly beforeExec: () => void;
 
   constructor(
     readonly handler: RuntimeHandler,
@@ -69,6 +75,12 @@ export class OciRuntime {
     this.systemd = opts.cgroupDriver === "systemd";
     this.tmpDir = opts.tmpDir ?? os.tmpdir();
     this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
+    this.beforeExec = opts.beforeExec ?? (() => undefined);
+  }
+
+  /** For callers that start the runtime's exec themselves (execArgs): call right before. */
+  prepareExec(): void {
+    this.beforeExec();
   }
 
   /** Flags that go before every subcommand. */
@@ -219,6 +231,7 @@ export class OciRuntime {
     };
     try {
       await writeFile(processFile, JSON.stringify(proc), { mode: 0o600 });
+      this.beforeExec();
       const running = this.runner.run(this.handler.path, this.execArgs(processFile, pidFile, id), {
         maxOutputBytes,
         ...(timeoutMs > 0 ? { timeoutMs: timeoutMs + EXEC_RUNTIME_GRACE_MS } : {}),

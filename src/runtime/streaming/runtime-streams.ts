@@ -79,6 +79,7 @@ export class RuntimeStreams implements StreamingRuntime {
         pidFile: files.pidFile,
       };
       log.debug({ cmd, tty: io.tty }, "streaming exec");
+      runtime.prepareExec();
       const code = sizes ? await runTtyExec(launch, io, sizes) : await runPipedExec(launch, io);
       log.debug({ cmd, exitCode: code, aborted: io.signal.aborted }, "streaming exec ended");
       return code;

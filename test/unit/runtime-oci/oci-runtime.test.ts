@@ -25,7 +25,11 @@ describe("runtime-oci: OciRuntime (fake runner)", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function make(answer: (c: Call) => Reply | Promise<Reply>, systemd = false) {
+  function make(
+    answer: (c: Call) => Reply | Promise<Reply>,
+    systemd = false,
+    beforeExec?: () => void,
+  ) {
     const runner = new FakeRunner(answer);
     const rt = new OciRuntime(
       { name: "runc", path: "/usr/sbin/runc", root: "/run/berth/runc" },
@@ -33,10 +37,30 @@ describe("runtime-oci: OciRuntime (fake runner)", () => {
       {
         tmpDir: path.join(dir, "tmp"),
         cgroupDriver: systemd ? "systemd" : "cgroupfs",
+        ...(beforeExec ? { beforeExec } : {}),
       },
     );
     return { runner, rt };
   }
+
+  it("runs the beforeExec hook once right before each exec it starts, and on prepareExec", async () => {
+    const seen: number[] = [];
+    let reply: Reply = { stdout: '{"id":"c1","status":"running","pid":5,"bundle":""}' };
+    const { runner, rt } = make(
+      (c) => (c.args.includes("exec") ? { code: 0 } : reply),
+      false,
+      () => seen.push(runner.calls.length),
+    );
+    await rt.execSync("c1", { args: ["true"], baseProcess: { env: [] } }, 0);
+    // After the state call, before the exec call.
+    expect(seen).to.deep.equal([1]);
+    expect(runner.calls.map((c) => c.args[2])).to.deep.equal(["state", "exec"]);
+    reply = { stdout: '{"id":"c1","status":"stopped","pid":0,"bundle":""}' };
+    await caught(rt.execSync("c1", { args: ["true"] }, 0));
+    expect(seen, "no hook for an exec refused before it starts").to.deep.equal([1]);
+    rt.prepareExec();
+    expect(seen).to.deep.equal([1, 3]);
+  });
 
   it("passes --root (and --systemd-cgroup) before every subcommand", async () => {
     let resourcesFile = "";
