@@ -2,11 +2,11 @@
 // for the container's process and `runc exec` for the exec'd one) takes the kernel's one
 // cgroup_threadgroup_rwsem for writing. Unless the hierarchy is mounted with favordynmods, the
 // first such write after a quiet spell waits for an RCU grace period (rcu_sync_enter), and
-// writes within a grace period after it do not. The runtime paid that wait itself. berthd instead writes its own pid into the
-// cgroup.procs of the cgroup it is already in (a move to where it is: nothing changes) as it
-// starts conmon or a runtime exec, so the grace period runs while they start up. `make bench
-// steps`, runc: CreateContainer's `create` step 29-33 ms without it, 21-23 ms with it; an
-// ExecSync 40 ms against 32.
+// writes within a grace period after it do not. The runtime paid that wait itself. berthd
+// instead writes its own pid into the cgroup.procs of the cgroup it is already in (a move to
+// where it is: nothing changes) as it starts conmon or a runtime exec, so the grace period runs
+// while they start up. `make bench steps`, runc: CreateContainer's `create` step 29-33 ms
+// without it, 21-23 ms with it; an ExecSync 40 ms against 32.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { CgroupSetup } from "./types.js";
