@@ -14,6 +14,7 @@ import {
   exposedMinorGc,
   youngGenerationCapacity,
 } from "./util/heap-settle.js";
+import { takeAfterStartFlags } from "./util/turbofan-after-start.js";
 
 function configErrorLine(err: unknown): string {
   const first = errorMessage(err).split("\n")[0] ?? "";
@@ -23,6 +24,7 @@ function configErrorLine(err: unknown): string {
 
 async function main(): Promise<number> {
   const minorGc = exposedMinorGc();
+  const afterStart = takeAfterStartFlags(process.env);
   const sub = await runSubcommand(process.argv.slice(2));
   if (sub !== undefined) return sub;
   let loaded;
@@ -77,6 +79,8 @@ async function main(): Promise<number> {
     await daemon.stop(0).catch(() => undefined);
     return 1;
   }
+  const flags = afterStart?.();
+  if (flags?.length) log.debug({ flags }, "V8 flags set after the start");
   if (minorGc) {
     // Their timers are unref'd and shutdown ends the process: nothing to stop.
     const heap = { minorGc, youngCapacity: youngGenerationCapacity, log };
