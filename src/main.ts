@@ -14,6 +14,7 @@ import {
   exposedMinorGc,
   youngGenerationCapacity,
 } from "./util/heap-settle.js";
+import { lowMemoryGc } from "./util/low-memory-gc.js";
 import { takeAfterStartFlags } from "./util/turbofan-after-start.js";
 
 function configErrorLine(err: unknown): string {
@@ -83,7 +84,8 @@ async function main(): Promise<number> {
   if (flags?.length) log.debug({ flags }, "V8 flags set after the start");
   if (minorGc) {
     // Their timers are unref'd and shutdown ends the process: nothing to stop.
-    const heap = { minorGc, youngCapacity: youngGenerationCapacity, log };
+    const compact = () => lowMemoryGc((ok) => log.debug({ ok }, "low-memory GC done"));
+    const heap = { minorGc, youngCapacity: youngGenerationCapacity, log, compact };
     settleHeapAfterStartup({ ...heap, busyShare: busyShareMeter() });
     keepHeapSettled({ ...heap, busyShare: busyShareMeter() });
   }

@@ -5,8 +5,10 @@
 // (it keeps the last 10 GCs' samples, up to 5 s of them); right after startup those samples
 // hold startup's allocations. So, once the daemon is idle, cheap young-generation GCs 100 ms
 // apart (bin/berthd passes --expose-gc) replace them with idle samples, and V8 shrinks the young
-// generation ~1.5 s after the start. Its memory reducer still runs later and compacts the old
-// generation (a full GC here would postpone that by 8 s and grow the young generation again).
+// generation ~1.5 s after the start. Then one low-memory GC (`compact`, src/util/low-memory-gc.ts)
+// compacts the old generation and gives its free pages back, which V8's memory reducer would do
+// only ~8 s after the start (a plain `gc()` does neither; it postpones the reducer by 8 s and
+// grows the young generation again).
 // Under load the young generation grows back as V8 sees fit: a hard small maximum instead
 // (--max-semi-space-size=1) costs every scrape at 100 containers 8-20 ms, see bin/berthd.
 // Ticks when the event loop was busy skip their GC, so a daemon given work right away does not
@@ -25,6 +27,8 @@ export interface HeapSettleDeps {
   /** The share of the time since the last call that the event loop was busy (0..1). */
   busyShare: () => number;
   log: Logger;
+  /** A memory-reducing full GC, run once the young generation is settled (none if absent). */
+  compact?: () => void;
 }
 
 export interface HeapSettleOptions {
@@ -109,6 +113,7 @@ function settleHeap(
           { ticks, gcs, ms: Math.round(performance.now() - started), young: deps.youngCapacity() },
           `${what} heap settled`,
         );
+        deps.compact?.();
         onDone();
         return;
       }

@@ -24,6 +24,7 @@ describe("settleHeapAfterStartup", () => {
   it("runs young-generation GCs on idle ticks until the young generation is at the target", async () => {
     let capacity = 16 * 1024;
     let gcs = 0;
+    const compacts: number[] = [];
     // V8 shrinks on the third GC here (in V8 it is when its allocation samples are idle ones).
     const stop = settleHeapAfterStartup(
       {
@@ -34,17 +35,20 @@ describe("settleHeapAfterStartup", () => {
         youngCapacity: () => capacity,
         busyShare: () => 0,
         log: silentLogger(),
+        compact: () => compacts.push(gcs),
       },
       OPTS,
     );
     await sleep(OPTS.intervalMs * OPTS.maxTicks * 4);
     stop();
     expect(gcs).to.equal(3);
+    expect(compacts, "one low-memory GC, once settled").to.deep.equal([3]);
   });
 
   it("skips busy ticks and gives up after maxTicks", async () => {
     let gcs = 0;
     let calls = 0;
+    let compacts = 0;
     const stop = settleHeapAfterStartup(
       {
         minorGc: () => void gcs++,
@@ -52,6 +56,7 @@ describe("settleHeapAfterStartup", () => {
         // The first call starts the meter; then every other tick is busy.
         busyShare: () => (calls++ % 2 === 1 ? 0.9 : 0),
         log: silentLogger(),
+        compact: () => void compacts++,
       },
       OPTS,
     );
@@ -59,6 +64,7 @@ describe("settleHeapAfterStartup", () => {
     stop();
     expect(calls).to.equal(1 + OPTS.maxTicks);
     expect(gcs).to.equal(OPTS.maxTicks / 2);
+    expect(compacts, "no full GC for a daemon that stayed busy").to.equal(0);
   });
 
   it("does nothing more once stopped", async () => {
@@ -85,6 +91,7 @@ describe("keepHeapSettled", () => {
     let capacity = 1024;
     let busy = 0;
     let gcs = 0;
+    let compacts = 0;
     const stop = keepHeapSettled(
       {
         minorGc: () => {
@@ -94,6 +101,7 @@ describe("keepHeapSettled", () => {
         youngCapacity: () => capacity,
         busyShare: () => busy,
         log: silentLogger(),
+        compact: () => void compacts++,
       },
       IDLE,
     );
@@ -110,6 +118,7 @@ describe("keepHeapSettled", () => {
     await sleep(150);
     stop();
     expect([gcs, capacity]).to.deep.equal([4, 1024]);
+    expect(compacts, "a low-memory GC after each settle").to.equal(2);
   });
 
   it("does nothing more once stopped", async () => {
