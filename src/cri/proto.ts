@@ -4,12 +4,14 @@
 // proto/runtime/v1/api.proto at build (scripts/gen-proto-descriptor.mjs): loading it takes 10 ms
 // here, parsing the .proto at every start took 17-24 ms. proto-loader itself also loads
 // google/protobuf/descriptor.proto and encodes a file descriptor for every type, for reflection
-// berth does not serve (~6 MB of idle RSS and ~100 ms of start).
+// berth does not serve (~6 MB of idle RSS and ~100 ms of start). For the same reason berthd loads
+// protobufjs's light build, without the .proto parser.
+import "./long-without-wasm.js";
 import * as path from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import type * as protoLoader from "@grpc/proto-loader";
 import type { MethodDefinition } from "@grpc/proto-loader";
-import * as protobuf from "protobufjs";
+import * as protobuf from "protobufjs/light";
 import { API_DESCRIPTOR } from "../gen/api-descriptor.js";
 import type { ImageServiceDefinition } from "../gen/runtime/v1/ImageService.js";
 import type { RuntimeServiceDefinition } from "../gen/runtime/v1/RuntimeService.js";
@@ -74,7 +76,10 @@ function serviceDefinition(root: protobuf.Root, name: string): grpc.ServiceDefin
 
 /** The API parsed from its .proto file (what the generated descriptor is checked against). */
 export function parseCriProto(protoPath = PROTO_PATH): protobuf.Root {
-  const root = new protobuf.Root().loadSync(protoPath, { keepCase: true });
+  // The .proto parser is only in protobufjs's full build; berthd itself loads the light one.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const full = require("protobufjs") as typeof protobuf;
+  const root = new full.Root().loadSync(protoPath, { keepCase: true });
   root.resolveAll();
   return root;
 }
