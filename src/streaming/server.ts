@@ -8,7 +8,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type WebSocket } from "ws";
+import type { WebSocket, WebSocketServer } from "ws";
 import { errorMessage, FailedPreconditionError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { parseAddress, urlHost } from "./address.js";
@@ -56,12 +56,7 @@ const WS_CLOSE_GRACE_MS = 5000;
 
 export class StreamingServer {
   private readonly cache: RequestCache;
-  private readonly wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    // Chosen in onWebSocket before the handshake; ws only asks when the client offered some.
-    handleProtocols: (_offered, req) => this.chosenProtocol.get(req) ?? false,
-  });
+  private wssMade: WebSocketServer | undefined;
   private readonly chosenProtocol = new WeakMap<http.IncomingMessage, string>();
   private readonly sessions = new Set<Session>();
   private readonly settled = new Set<Promise<void>>();
@@ -69,6 +64,24 @@ export class StreamingServer {
   private server: http.Server | undefined;
   private base: string | undefined;
   private closing: Promise<void> | undefined;
+
+  /**
+   * The WebSocket side, made at the first WebSocket upgrade: ws is ~135 KB of code that a node
+   * whose clients never exec over WebSocket need not hold (idle RSS, issue #12).
+   */
+  private get wss(): WebSocketServer {
+    if (!this.wssMade) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { WebSocketServer: Server } = require("ws") as typeof import("ws");
+      this.wssMade = new Server({
+        noServer: true,
+        perMessageDeflate: false,
+        // Chosen in onWebSocket before the handshake; ws only asks when the client offered some.
+        handleProtocols: (_offered, req) => this.chosenProtocol.get(req) ?? false,
+      });
+    }
+    return this.wssMade;
+  }
 
   constructor(private readonly opts: StreamingServerOptions) {
     this.cache = new RequestCache({ ttlMs: opts.tokenTtlMs, maxTokens: opts.maxTokens });

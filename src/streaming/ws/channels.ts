@@ -5,7 +5,7 @@
 // Streams handed out here never emit 'error': a client that goes away ends the readable
 // channels (EOF) and turns writes into no-ops, and the session's AbortSignal tells the runtime.
 import { Readable, Writable } from "node:stream";
-import { WebSocket, type RawData } from "ws";
+import type { RawData, WebSocket } from "ws";
 import { CLOSE_CHANNEL } from "../protocols.js";
 
 /** How the client's data on a channel is read:
@@ -73,7 +73,7 @@ export class ChannelConn {
 
   /** Sends one message on channel `n` (also an empty one: "the connection is established"). */
   send(n: number, data: Buffer, done: () => void = () => undefined): void {
-    if (this.ws.readyState !== WebSocket.OPEN) {
+    if (this.ws.readyState !== this.ws.OPEN) {
       done();
       return;
     }

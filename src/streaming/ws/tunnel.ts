@@ -3,7 +3,7 @@
 // stream in each direction, with no channel byte. This turns the WebSocket into the Duplex
 // the SPDY port-forward server reads and writes.
 import { Duplex } from "node:stream";
-import { WebSocket, type RawData } from "ws";
+import type { RawData, WebSocket } from "ws";
 import { messageBytes } from "./channels.js";
 
 const CLOSE_GRACE_MS = 1000;
@@ -18,7 +18,7 @@ export function webSocketDuplex(ws: WebSocket, onActivity?: () => void): Duplex 
       }
     },
     write(chunk: Buffer, _enc, cb) {
-      if (ws.readyState !== WebSocket.OPEN) {
+      if (ws.readyState !== ws.OPEN) {
         // The client is gone; its 'close' ends this stream. Writes are dropped, not errors.
         cb();
         return;
@@ -31,7 +31,7 @@ export function webSocketDuplex(ws: WebSocket, onActivity?: () => void): Duplex 
       cb();
     },
     destroy(err, cb) {
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
         if (err) ws.terminate();
         else ws.close(1000);
       }
