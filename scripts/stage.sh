@@ -47,6 +47,9 @@ nm="$lib/node_modules"
 plat="linux-$(node -p process.arch)"
 find "$nm" -path '*/prebuilds/*' -mindepth 1 -maxdepth 4 -type d -name '*-*' ! -name "$plat" \
   -prune -exec rm -rf {} +
+# koffi (berthd's mount(2) calls): its musl build (the package's node links glibc) and the
+# build tool npm would run where no prebuilt binary fits (not run from a package).
+rm -rf "$nm"/@koromix/koffi-*/musl_* "$nm/koffi/cnoke.cjs"
 find "$nm" -type f \( -name .npmignore -o -name .gitattributes -o -name .gitignore \
   -o -name .travis.yml -o -name '*.html' \) -delete
 # Native addons are shared objects: no debug symbols, not executable. Of the rest, only files

@@ -3,11 +3,14 @@
 // (`<root>/snapshots/<n>/fs`), so the lower dirs are passed relative to their common parent and
 // mount(8) runs with that parent as its working directory: the kernel resolves relative paths
 // against the caller's cwd, and "12/fs" costs 5 bytes per layer. (util-linux 2.38 passes
-// relative lowerdirs through unchanged; verified by the integration tests.)
+// relative lowerdirs through unchanged; verified by the integration tests.) Mounts whose options
+// fit with absolute paths, and all unmounts, are calls of berthd's own where it can make them
+// (util/mount-calls.ts).
 import * as path from "node:path";
-import { FailedPreconditionError, InvalidArgumentError } from "../errors.js";
+import { FailedPreconditionError, InvalidArgumentError, isErrno } from "../errors.js";
 import type { CommandRunner } from "../util/command.js";
 import { CommandFailedError, runChecked } from "../util/command.js";
+import { MS_BIND, MS_RDONLY, MS_REMOUNT } from "../util/mount-calls.js";
 
 /** mount(2)'s data page, less the terminating NUL. */
 export const MOUNT_DATA_MAX = 4095;
@@ -74,14 +77,29 @@ export function commonParent(dirs: readonly string[]): string {
 
 export async function mountOverlay(opts: OverlayMountOptions): Promise<void> {
   const plan = planOverlayMount(opts);
+  const sys = opts.runner.mounts?.();
   if (plan.kind === "bind-ro") {
-    await runChecked(opts.runner, "mount", ["--bind", plan.source, opts.target]);
+    if (sys) {
+      await sys.mount(plan.source, opts.target, "", MS_BIND, "");
+    } else {
+      await runChecked(opts.runner, "mount", ["--bind", plan.source, opts.target]);
+    }
     try {
-      await runChecked(opts.runner, "mount", ["-o", "remount,bind,ro", opts.target]);
+      if (sys) {
+        await sys.mount("", opts.target, "", MS_REMOUNT | MS_BIND | MS_RDONLY, "");
+      } else {
+        await runChecked(opts.runner, "mount", ["-o", "remount,bind,ro", opts.target]);
+      }
     } catch (err) {
       await unmount(opts.target, opts.runner);
       throw err;
     }
+    return;
+  }
+  // Relative lower dirs need their parent as the working directory: mount(8) gets its own,
+  // where berthd's (one for all its requests) would have to change.
+  if (sys && plan.cwd === undefined) {
+    await sys.mount("overlay", opts.target, "overlay", 0, plan.options);
     return;
   }
   await runChecked(
@@ -96,6 +114,15 @@ export async function mountOverlay(opts: OverlayMountOptions): Promise<void> {
 
 /** Unmounts `target`; a target that is not mounted (or gone) is not an error. */
 export async function unmount(target: string, runner: CommandRunner): Promise<void> {
+  const sys = runner.mounts?.();
+  if (sys) {
+    try {
+      await sys.umount(target, 0);
+    } catch (err) {
+      if (!isErrno(err, "EINVAL") && !isErrno(err, "ENOENT")) throw err;
+    }
+    return;
+  }
   const result = await runner.run("umount", [target]);
   if (result.code === 0) return;
   const stderr = result.stderr.toString("utf8");

@@ -1,7 +1,9 @@
 // Every external program berth drives (runc, crun, conmon, CNI plugins, mount helpers) goes
-// through one injected CommandRunner, so tests can record or fake the calls.
+// through one injected CommandRunner, so tests can record or fake the calls. The runner also
+// carries the mount(2) calls that spare a mount(8) process (mount-calls.ts), where it has them.
 import { spawn } from "node:child_process";
 import { BerthError, InternalError } from "../errors.js";
+import { type MountCalls, syscallMounts } from "./mount-calls.js";
 
 export interface RunOptions {
   /** Written to the child's stdin, which is then closed. */
@@ -34,6 +36,11 @@ export interface RunResult {
 
 export interface CommandRunner {
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /**
+   * mount(2) and umount2(2) without a process (mount-calls.ts), where this runner and host
+   * offer them; callers start mount(8) and umount(8) through run() otherwise.
+   */
+  mounts?(): MountCalls | undefined;
 }
 
 const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
@@ -60,6 +67,13 @@ class Capped {
 }
 
 export class ProcessRunner implements CommandRunner {
+  /** `directMounts: false` keeps mounts in mount(8) and umount(8) processes. */
+  constructor(private readonly opts: { directMounts?: boolean } = {}) {}
+
+  mounts(): MountCalls | undefined {
+    return this.opts.directMounts === false ? undefined : syscallMounts();
+  }
+
   run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       const child = spawn(file, args, {

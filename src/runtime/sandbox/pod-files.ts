@@ -6,6 +6,7 @@ import * as path from "node:path";
 import type { DNSConfig__Output } from "../../gen/runtime/v1/DNSConfig.js";
 import { isErrno } from "../../errors.js";
 import { type CommandRunner, runChecked } from "../../util/command.js";
+import { MNT_DETACH, MS_NODEV, MS_NOEXEC, MS_NOSUID } from "../../util/mount-calls.js";
 import { SELF_MOUNTINFO, mountPoints } from "../../util/mountinfo.js";
 import { settleAll } from "../../util/settle-all.js";
 
@@ -73,6 +74,12 @@ export async function writePodFiles(
 /** Mounts the pod's /dev/shm tmpfs. */
 export async function mountShm(shmDir: string, runner: CommandRunner): Promise<void> {
   await fs.mkdir(shmDir, { recursive: true, mode: 0o755 });
+  const sys = runner.mounts?.();
+  if (sys) {
+    const data = `mode=1777,size=${SHM_SIZE_BYTES}`;
+    await sys.mount("shm", shmDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data);
+    return;
+  }
   await runChecked(runner, "mount", [
     "-t",
     "tmpfs",
@@ -87,6 +94,16 @@ export async function mountShm(shmDir: string, runner: CommandRunner): Promise<v
 export async function unmountIfMounted(target: string, runner: CommandRunner): Promise<void> {
   const mounted = await isMountPoint(target);
   if (!mounted) return;
+  const sys = runner.mounts?.();
+  if (sys) {
+    try {
+      await sys.umount(target, 0);
+    } catch {
+      // Busy (or stacked): detach it as `umount -l` would.
+      if (await isMountPoint(target)) await sys.umount(target, MNT_DETACH);
+    }
+    return;
+  }
   const res = await runner.run("umount", [target]);
   if (res.code !== 0 && (await isMountPoint(target))) {
     await runChecked(runner, "umount", ["-l", target]);

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { AlreadyExistsError, InvalidArgumentError } from "../../../src/errors.js";
 import type { CommandRunner, RunOptions, RunResult } from "../../../src/util/command.js";
+import { MNT_DETACH, MountCallError } from "../../../src/util/mount-calls.js";
 import {
   createNetns,
   listNetns,
@@ -129,6 +130,59 @@ describe("network/netns", () => {
     await releaseMounts(unmounting, [net!, ipc!, gone!, ""], [shm], undefined, mountinfo);
     expect(runner.calls).to.deep.equal([{ file: "umount", args: ["--lazy", net, ipc, shm] }]);
     expect((await fs.readdir(dir)).sort()).to.deep.equal(["mountinfo", "shm"]);
+  });
+
+  it("releases mounts with umount2 calls where the runner offers them, no process", async () => {
+    const [net, shm] = ["net", "shm"].map((n) => path.join(dir, n));
+    await fs.writeFile(net!, "");
+    await fs.mkdir(shm!);
+    await fs.writeFile(
+      mountinfo,
+      [`40 22 0:4 net:[1] ${net} rw - nsfs nsfs rw`, `42 22 0:50 / ${shm} rw - tmpfs shm rw`]
+        .join("\n")
+        .concat("\n"),
+    );
+    const runner = new RecordingRunner();
+    const umounts: [string, number][] = [];
+    const withCalls: CommandRunner = {
+      run: (file, args) => runner.run(file, args),
+      mounts: () => ({
+        mount: () => Promise.reject(new Error("not expected")),
+        umount: async (target, flags) => {
+          umounts.push([target, flags]);
+          await fs.writeFile(mountinfo, "");
+        },
+      }),
+    };
+    await releaseMounts(withCalls, [net!], [shm!], undefined, mountinfo);
+    expect(runner.calls).to.deep.equal([]);
+    expect(umounts.sort()).to.deep.equal([
+      [net, MNT_DETACH],
+      [shm, MNT_DETACH],
+    ]);
+    expect((await fs.readdir(dir)).sort()).to.deep.equal(["mountinfo", "shm"]);
+  });
+
+  it("names the umount2 failure when a mount stays", async () => {
+    const net = path.join(dir, "net");
+    await fs.writeFile(net, "");
+    await fs.writeFile(mountinfo, `40 22 0:4 net:[1] ${net} rw - nsfs nsfs rw\n`);
+    const failing: CommandRunner = {
+      run: () => Promise.reject(new Error("no process expected")),
+      mounts: () => ({
+        mount: () => Promise.reject(new Error("not expected")),
+        umount: (target) => Promise.reject(new MountCallError("umount", target, 16)),
+      }),
+    };
+    let caught: unknown;
+    try {
+      await releaseMounts(failing, [net], [], undefined, mountinfo);
+    } catch (err) {
+      caught = err;
+    }
+    expect(String(caught)).to.include(`cannot unmount ${net}: umount ${net}: EBUSY`);
+    // The file stays while it is still a mount point.
+    expect(await fs.readdir(dir)).to.include("net");
   });
 
   it("lists netns files with their mount state", async () => {
