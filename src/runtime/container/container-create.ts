@@ -204,10 +204,11 @@ async function createWithImage(
       },
     });
     for (const w of warnings) log.info({ warning: w }, "container spec");
-    await fs.writeFile(path.join(bundle, "config.json"), JSON.stringify(spec));
-
     const conmonLog = logPath !== "" ? logPath : path.join(paths.container(id), "console.log");
-    await fs.mkdir(path.dirname(conmonLog), { recursive: true, mode: 0o755 });
+    await settleAll([
+      fs.writeFile(path.join(bundle, "config.json"), JSON.stringify(spec)),
+      fs.mkdir(path.dirname(conmonLog), { recursive: true, mode: 0o755 }),
+    ]);
     steps.mark("spec");
 
     const runtime = ctx.ociRuntime(sandbox.runtimeHandler);
@@ -236,6 +237,10 @@ async function createWithImage(
       await fs.rm(path.join(paths.exitDir, id), { force: true });
     });
     await ctx.testPause("create-container", { container_id: id });
+    const [pidStartTime, conmonStartTime] = await settleAll([
+      processStartTime(created.pid),
+      processStartTime(created.conmonPid),
+    ]);
 
     const rec: ContainerRecord = {
       version: 1,
@@ -256,9 +261,9 @@ async function createWithImage(
       reason: "",
       message: "",
       pid: created.pid,
-      pidStartTime: await processStartTime(created.pid),
+      pidStartTime,
       conmonPid: created.conmonPid,
-      conmonStartTime: await processStartTime(created.conmonPid),
+      conmonStartTime,
       resources: cfg.linux?.resources ?? null,
       cgroupPath,
       startError: "",

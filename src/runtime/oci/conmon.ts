@@ -120,11 +120,11 @@ export async function createContainer(
     ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
     ...(opts.syslog !== undefined ? { syslog: opts.syslog } : {}),
   });
-  for (const dir of [opts.exitDir, opts.persistDir, opts.socketDir]) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  }
   // Stale files from an earlier attempt with the same id would be read as this one's.
   await Promise.all([
+    ...[opts.exitDir, opts.persistDir, opts.socketDir].map((dir) =>
+      mkdir(dir, { recursive: true, mode: 0o700 }),
+    ),
     rm(containerPidFile, { force: true }),
     rm(conmonPidFile, { force: true }),
     rm(path.join(opts.exitDir, opts.id), { force: true }),
