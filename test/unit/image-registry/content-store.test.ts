@@ -6,18 +6,10 @@ import * as path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { ContentStore } from "../../../src/image/content-store.js";
 import { DigestMismatchError } from "../../../src/image/registry/digest.js";
+import { rejection } from "../../support/rejection.js";
 
 function digestOf(b: Buffer): string {
   return `sha256:${createHash("sha256").update(b).digest("hex")}`;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("ContentStore", () => {

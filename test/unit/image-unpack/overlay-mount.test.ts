@@ -10,6 +10,7 @@ import {
   MountCallError,
   type MountCalls,
 } from "../../../src/util/mount-calls.js";
+import { rejection } from "../../support/rejection.js";
 
 const SNAPS = "/var/lib/berth/snapshots";
 
@@ -114,12 +115,7 @@ describe("image unpack: how overlays are mounted", function () {
       await unmount("/c/rootfs", host);
     }
     host.umountErrno = 16;
-    let caught: unknown;
-    try {
-      await unmount("/c/rootfs", host);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(unmount("/c/rootfs", host));
     expect((caught as MountCallError).code).to.equal("EBUSY");
     expect(host.umountCalls).to.deep.equal([
       ["/c/rootfs", 0],

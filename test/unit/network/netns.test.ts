@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { AlreadyExistsError, InvalidArgumentError } from "../../../src/errors.js";
 import type { CommandRunner, RunOptions, RunResult } from "../../../src/util/command.js";
 import { MNT_DETACH, MountCallError } from "../../../src/util/mount-calls.js";
+import { rejection } from "../../support/rejection.js";
 import {
   createNetns,
   listNetns,
@@ -174,12 +175,7 @@ describe("network/netns", () => {
         umount: (target) => Promise.reject(new MountCallError("umount", target, 16)),
       }),
     };
-    let caught: unknown;
-    try {
-      await releaseMounts(failing, [net], [], undefined, mountinfo);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejection(releaseMounts(failing, [net], [], undefined, mountinfo));
     expect(String(caught)).to.include(`cannot unmount ${net}: umount ${net}: EBUSY`);
     // The file stays while it is still a mount point.
     expect(await fs.readdir(dir)).to.include("net");

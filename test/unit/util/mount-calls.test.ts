@@ -19,6 +19,7 @@ import {
   syscallMounts,
   type MountCalls,
 } from "../../../src/util/mount-calls.js";
+import { rejection } from "../../support/rejection.js";
 
 /** The mount's per-mount options and its filesystem's, as findmnt(8) prints them. */
 function mountOptions(target: string): { options: string[]; fsType: string } {
@@ -28,15 +29,6 @@ function mountOptions(target: string): { options: string[]; fsType: string } {
     .trim()
     .split(/\s+/);
   return { options: (out[0] ?? "").split(","), fsType: out[1] ?? "" };
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("util: mount(2) and umount2(2) calls (root)", function () {
