@@ -7,7 +7,8 @@
 // upper filesystem (the host's), which can take long while a pull is writing. errno is a
 // thread's own, and a koffi async call does not return it, so a call that fails is made once
 // more on the event loop to learn why (a failing mount or umount returns at once); if that one
-// succeeds (the obstacle went away), so does the call.
+// succeeds (the obstacle went away in the microseconds between), so does the call, and only
+// then does a call's work run on the event loop.
 //
 // When koffi cannot load (another libc or architecture), syscallMounts() is undefined and the
 // callers start mount(8) and umount(8) as before.
@@ -55,6 +56,32 @@ type Native<A extends unknown[]> = ((...args: A) => number) & {
 type MountArgs = [string, string, string, number, string];
 type UmountArgs = [string, number];
 
+/**
+ * koffi refuses more than 256 async calls at once ("Too many asynchronous calls are running"),
+ * and the thread pool runs 4: a burst of pods (each stop unmounts a few things, and each overlay
+ * umount may wait on a sync) queues here instead of failing.
+ */
+export const MAX_CALLS_IN_FLIGHT = 32;
+let inFlight = 0;
+const queued: (() => void)[] = [];
+
+async function inTurn<T>(run: () => Promise<T>): Promise<T> {
+  if (inFlight < MAX_CALLS_IN_FLIGHT) inFlight++;
+  else await new Promise<void>((resolve) => queued.push(resolve)); // the slot is handed over
+  try {
+    return await run();
+  } finally {
+    const next = queued.shift();
+    if (next) next();
+    else inFlight--;
+  }
+}
+
+/** Calls in flight and queued (tests). */
+export function mountCallLoad(): { inFlight: number; queued: number } {
+  return { inFlight, queued: queued.length };
+}
+
 /** Runs `fn` on the thread pool; on -1, once more here for its errno. */
 function call<A extends unknown[]>(
   koffi: typeof KoffiModule,
@@ -91,8 +118,9 @@ function load(): MountCalls {
   const umount2 = libc.func("int umount2(const char *target, int flags)") as Native<UmountArgs>;
   return {
     mount: (source, target, fstype, flags, data) =>
-      call(koffi, mount, "mount", target, [source, target, fstype, flags, data]),
-    umount: (target, flags) => call(koffi, umount2, "umount", target, [target, flags]),
+      inTurn(() => call(koffi, mount, "mount", target, [source, target, fstype, flags, data])),
+    umount: (target, flags) =>
+      inTurn(() => call(koffi, umount2, "umount", target, [target, flags])),
   };
 }
 

@@ -15,7 +15,9 @@ import {
   MS_NOSUID,
   MS_RDONLY,
   MS_REMOUNT,
+  MAX_CALLS_IN_FLIGHT,
   MountCallError,
+  mountCallLoad,
   syscallMounts,
   type MountCalls,
 } from "../../../src/util/mount-calls.js";
@@ -107,6 +109,17 @@ describe("util: mount(2) and umount2(2) calls (root)", function () {
     } finally {
       await fh.close();
     }
+  });
+
+  it("queues a burst past koffi's 256 calls at once instead of failing it", async function () {
+    // 300 umounts of a dir that is not mounted: each fails with EINVAL, none with koffi's limit.
+    const calls = Array.from({ length: 300 }, () => rejection(sys.umount(dir, 0)));
+    const during = mountCallLoad();
+    expect(during.inFlight).to.equal(MAX_CALLS_IN_FLIGHT);
+    expect(during.queued).to.equal(300 - MAX_CALLS_IN_FLIGHT);
+    const codes = new Set((await Promise.all(calls)).map((e) => (e as MountCallError).code));
+    expect([...codes]).to.deep.equal(["EINVAL"]);
+    expect(mountCallLoad()).to.deep.equal({ inFlight: 0, queued: 0 });
   });
 
   it("is what a ProcessRunner offers, unless told to start mount(8)", function () {
