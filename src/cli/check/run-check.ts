@@ -6,6 +6,7 @@ import { addressLines } from "./addresses.js";
 import { cgroupLines } from "./cgroups.js";
 import { cniConfigLine, cniPluginLines } from "./cni.js";
 import { kernelLines } from "./kernel.js";
+import { mountCallsLine } from "./mounts.js";
 import { pathLines } from "./paths.js";
 import { programLines } from "./programs.js";
 import { type CheckLine, exitCode, fail, formatLine, ok, summary } from "./report.js";
@@ -38,6 +39,7 @@ export async function collectChecks(
     cgroupLines(config),
     probeAndReport(config, runner),
     programLines(config, runner),
+    Promise.resolve([mountCallsLine(runner)]),
     cniPluginLines(config, runner),
     cniConfigLine(config).then((l) => [l]),
     pathLines(config),

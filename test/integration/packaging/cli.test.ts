@@ -72,6 +72,8 @@ describe("packaging: berthd config and check on this host", function () {
       expect(out.stdout).to.match(/cgroups: hybrid .*crun 1\.8 refuses/);
     }
     expect(out.stdout).to.match(/^OK +runtime runc: .*creates containers; rro mounts: no/m);
+    // koffi loads from the installed tree: berthd mounts without mount(8).
+    expect(out.stdout).to.match(/^OK +mount calls: mount\(2\) and umount2\(2\) from berthd/m);
     for (const item of [
       "kernel overlayfs",
       "kernel namespaces",
