@@ -12,19 +12,12 @@ import * as path from "node:path";
 import { containerConfig, podConfig, startPodEnv, testNetwork } from "../test/support/pod-env.js";
 import { benchConflist } from "./vs-containerd/configs.js";
 import { fmtMs, median } from "./stats.js";
+import { stepTotals } from "./step-sums.js";
 
 type Sums = Map<string, number>;
 
 async function stepSums(port: number): Promise<Sums> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const sums: Sums = new Map();
-  const re = /^berth_operation_step_seconds_sum\{op="([^"]+)",step="([^"]+)"\} (\S+)$/gm;
-  for (const m of text.matchAll(re)) sums.set(`${m[1]} ${m[2]}`, Number(m[3]));
-  // The whole call as berthd's RPC wrapper timed it: the client's time less transport and decoding.
-  const rpc =
-    /^berth_rpc_duration_seconds_sum\{[^}]*method="([^"]+)"[^}]*code="OK"[^}]*\} (\S+)$/gm;
-  for (const m of text.matchAll(rpc)) sums.set(`${m[1]} (server)`, Number(m[2]));
-  return sums;
+  return new Map([...(await stepTotals(port))].map(([k, t]) => [k, t.sum]));
 }
 
 async function main(): Promise<void> {

@@ -42,6 +42,8 @@ import {
 import { measureRuntime, type MemoryFigures } from "./vs-containerd/processes.js";
 import { renderTable, renderTargets, type Row } from "./vs-containerd/report.js";
 import { type Env, teardown } from "./vs-containerd/teardown.js";
+import { createStartBreakdown } from "./vs-containerd/create-start-breakdown.js";
+import { meansBetween, stepTotals } from "./step-sums.js";
 import { median } from "./stats.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 15);
@@ -168,7 +170,12 @@ async function run(env: Env): Promise<void> {
   await ctdSide.crictl.run(["pull", `${regHost}/pause:1`]);
 
   console.log(`lifecycle: ${ROUNDS} rounds per runtime, alternating (after one warm-up each)`);
+  // berthd's own step timers over the rounds (the harness always serves /metrics).
+  const metricsPort = berthd.metricsPort;
+  if (metricsPort === undefined) throw new Error("berthd serves no /metrics");
+  const stepsBefore = await stepTotals(metricsPort);
   const life = await lifecycleRounds(sides, ROUNDS, image);
+  const berthSteps = meansBetween(stepsBefore, await stepTotals(metricsPort));
 
   const mem = new Map<number, Map<string, MemoryFigures>>();
   for (const s of sides) {
@@ -325,6 +332,13 @@ async function run(env: Env): Promise<void> {
       `  ${s.name} pull: ${samples(pulls.rounds.get(s.name)!)} (warm-up ${samples([pulls.warmup.get(s.name) ?? NaN])})`,
     );
   }
+  console.log(
+    `\n${createStartBreakdown(berthSteps, {
+      versionMs: median(b.version),
+      berthMs: median(b.createStart),
+      containerdMs: median(c.createStart),
+    }).join("\n")}`,
+  );
   console.log(
     "\n" +
       renderTargets(rows, [
