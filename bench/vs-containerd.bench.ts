@@ -2,7 +2,8 @@
 // on this machine, driven by the same client (the conformance kit's crictl), the same images from
 // one local registry and the same CNI shape (bridge + host-local + portmap, no masquerade), each
 // runtime on its own bridge and subnet. Alternating lifecycle rounds, memory at 20 and 100 pods,
-// then PullImage of a 4-layer ~70 MB image; prints issue 12's table and which targets are met.
+// then PullImage of a 4-layer ~70 MB image; prints issue 12's table, where berth's Create+Start
+// goes (berthd's step timers) and which targets are met.
 // Installs containerd when missing; leaves nothing running, mounted or configured.
 // BENCH_HANDLER=crun runs both on crun instead (berth's crun handler; containerd's runc shim
 // with crun as its binary): as the conformance kit's HANDLER=crun, hugetlb is mounted as a v1
